@@ -1,0 +1,109 @@
+"""Reverse mode as an IR-to-IR transform.
+
+`vjp(fwd, wrt)` builds the adjoint function: its parameters are the forward values the VJP
+rules read (residuals) followed by one cotangent per forward result; its results are the
+cotangents of the forward parameters listed in `wrt` that the results depend on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .builder import Builder, Sym
+from .function import Function, Literal, Var
+from .ops import full, sum_to
+from .simplify import simplify
+
+
+@dataclass
+class Adjoint:
+    fn: Function          # (*residuals, *cotangents) -> grads
+    residuals: list       # forward Vars (params or equation outputs) feeding fn.params[:n]
+    wrt: list             # forward param index of each result of `fn`
+    saved_by: set         # forward equation indices whose rules read saved values
+
+    @property
+    def n_residuals(self) -> int:
+        return len(self.residuals)
+
+
+def active_vars(fwd: Function, wrt) -> set:
+    """Ids of the floating-point values that depend differentiably on the `wrt` parameters."""
+    active = {id(fwd.params[i]) for i in wrt}
+    for eqn in fwd.eqns:
+        if eqn.op.differentiable and any(isinstance(a, Var) and id(a) in active
+                                         for a in eqn.inputs):
+            active.update(id(v) for v in eqn.outputs if v.dtype.is_floating_point)
+    return active
+
+
+def vjp(fwd: Function, wrt, name: str | None = None) -> Adjoint:
+    wrt = list(wrt)
+    b = Builder(name or f"{fwd.name}_vjp")
+    active = active_vars(fwd, wrt)
+    residual_sym: dict[int, Sym] = {}   # forward var id -> placeholder in the adjoint
+    residual_of: dict[int, Var] = {}    # placeholder var id -> forward var
+
+    def saved(a):
+        if isinstance(a, Literal):
+            return a.value
+        s = residual_sym.get(id(a))
+        if s is None:
+            s = residual_sym[id(a)] = Sym(b, Var(a.type, a.hint))
+            residual_of[id(s.var)] = a
+        return s
+
+    ct_params = [Var(r.type, "ct" if len(fwd.results) == 1 else f"ct{i}")
+                 for i, r in enumerate(fwd.results)]
+    cts: dict[int, Sym] = {}
+
+    def accumulate(var, g):
+        prev = cts.get(id(var))
+        cts[id(var)] = g if prev is None else prev + g
+
+    for r, p in zip(fwd.results, ct_params):
+        if isinstance(r, Var) and id(r) in active:
+            accumulate(r, Sym(b, p))
+
+    saved_by = set()
+    for index in range(len(fwd.eqns) - 1, -1, -1):
+        eqn = fwd.eqns[index]
+        if not any(id(v) in cts for v in eqn.outputs):
+            continue
+        if not any(isinstance(a, Var) and id(a) in active for a in eqn.inputs):
+            continue
+        op = eqn.op
+        if op.vjp is None:
+            raise NotImplementedError(f"{op.name}: no VJP rule")
+        out_cts = [cts.pop(id(v), None) for v in eqn.outputs]
+        outs = [saved(v) for v in eqn.outputs]
+        inputs = [saved(a) for a in eqn.inputs]
+        start = len(b.eqns)
+        if len(eqn.outputs) == 1:
+            grads = op.vjp(out_cts[0], outs[0], *inputs, **eqn.attrs)
+        else:
+            out_cts = [c if c is not None else b.emit(full, [], dict(
+                shape=v.shape, dtype=v.dtype, value=0.0)) for c, v in zip(out_cts, eqn.outputs)]
+            grads = op.vjp(tuple(out_cts), tuple(outs), *inputs, **eqn.attrs)
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        if any(isinstance(a, Var) and id(a) in residual_of
+               for e in b.eqns[start:] for a in e.inputs):
+            saved_by.add(index)
+        for a, g in zip(eqn.inputs, grads):
+            if g is None or not isinstance(a, Var) or id(a) not in active:
+                continue
+            if tuple(g.shape) != a.shape:
+                g = sum_to(g, a.shape)
+            accumulate(a, g)
+
+    grad_vars, grad_of = [], []
+    for i in wrt:
+        g = cts.get(id(fwd.params[i]))
+        if g is not None:
+            grad_vars.append(b.atom(g))
+            grad_of.append(i)
+    fn = simplify(Function(b.name, [], b.eqns, grad_vars))
+    used = {id(a) for e in fn.eqns for a in e.inputs} | {id(r) for r in fn.results}
+    res_params = [s.var for s in residual_sym.values() if id(s.var) in used]
+    fn.params = res_params + ct_params
+    return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of, saved_by)
