@@ -70,6 +70,8 @@ full = defop(
     lower=lambda e, shape, dtype, value: e.const(value, dtype))
 
 # ---- unary ----------------------------------------------------------------------------------
+clone = defop("clone", kind="elementwise", infer=_broadcast, impl=np.copy,
+              vjp=lambda ct, out, x: ct, lower=lambda e, x: x, grad_fn="CloneBackward0")
 neg = defop("neg", kind="elementwise", infer=_broadcast, impl=np.negative,
             vjp=lambda ct, out, x: -ct, lower=lambda e, x: e.neg(x))
 exp = _float_unary("exp", np.exp, lambda ct, out, x: ct * out, lambda e, x: e.exp(x))

@@ -1,0 +1,37 @@
+"""Function forms of the tensor methods (`tracegrad.exp(x)`, `tracegrad.matmul(a, b)`, ...)."""
+from __future__ import annotations
+
+from .ir import ops
+from .tensor import Tensor
+
+
+def add(a, b): return a + b if isinstance(a, Tensor) else b.__radd__(a)
+def sub(a, b): return a - b if isinstance(a, Tensor) else b.__rsub__(a)
+def mul(a, b): return a * b if isinstance(a, Tensor) else b.__rmul__(a)
+def div(a, b): return a / b if isinstance(a, Tensor) else b.__rtruediv__(a)
+def pow(a, b): return a ** b if isinstance(a, Tensor) else b.__rpow__(a)
+def eq(a, b): return a.eq(b)
+def ne(a, b): return a.ne(b)
+def lt(a, b): return a.lt(b)
+def le(a, b): return a.le(b)
+def gt(a, b): return a.gt(b)
+def ge(a, b): return a.ge(b)
+def neg(x): return x.neg()
+def exp(x): return x.exp()
+def log(x): return x.log()
+def sqrt(x): return x.sqrt()
+def relu(x): return x.relu()
+def tanh(x): return x.tanh()
+def sigmoid(x): return x.sigmoid()
+def matmul(a, b): return a @ b
+def mm(a, b): return a @ b
+def sum(x, dim=None, keepdim=False): return x.sum(dim, keepdim)
+def mean(x, dim=None, keepdim=False): return x.mean(dim, keepdim)
+def norm(x, p=2, dim=None, keepdim=False): return x.norm(p, dim, keepdim)
+def reshape(x, shape): return x.reshape(shape)
+def transpose(x, dim0, dim1): return x.transpose(dim0, dim1)
+
+
+def where(condition, input, other):
+    """Elements of `input` where `condition` holds, else of `other`."""
+    return ops.where(condition, input, other)

@@ -1,0 +1,393 @@
+"""`Tensor`: eager numpy-backed values with PyTorch's autograd semantics.
+
+A Tensor is either concrete (holds an ndarray) or traced (holds an IR Var of the function
+`tracegrad.compile` is building). Every op goes through `tracegrad.ir.bind`, which promotes
+dtypes and calls `Tensor._bind`: concrete tensors evaluate the op's numpy reference and record a
+`Node` when gradients are wanted; traced tensors append an equation to their trace.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import autograd
+from .grad_mode import is_grad_enabled
+from .ir import Literal, TensorType, Value, ops, run_op
+from .ir.interpreter import literal_value
+from .ir.types import DType, bool_, float32, float64, from_numpy_dtype, int64
+from .printing import tensor_repr
+from .size import Size
+
+_REQUIRES_GRAD_DTYPE = "only Tensors of floating point and complex dtype can require gradients"
+
+
+def _normalize_dims(dim, ndim: int) -> tuple:
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    n = max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -n <= d < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                             f"but got {d})")
+        out.append(d % n if ndim else 0)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+class Tensor(Value):
+    """A multi-dimensional array with autograd, PyTorch style."""
+
+    __array_priority__ = 1000  # make `ndarray op Tensor` defer to Tensor's reflected operators
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("use tracegrad.tensor(data) or a factory such as tracegrad.ones(...)")
+
+    @classmethod
+    def _make(cls, data=None, requires_grad=False, grad_fn=None, out_index=0,
+              trace=None, var=None) -> "Tensor":
+        t = object.__new__(cls)
+        t._data = data
+        t._trace = trace
+        t._var = var
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._out_index = out_index
+        t._grad = None
+        return t
+
+    # ---- binding ops ---------------------------------------------------------------------------
+    @property
+    def _bind_priority(self):
+        return 0 if self._trace is None else 5
+
+    def _bind(self, op, inputs, attrs):
+        if self._trace is not None:
+            return self._trace.apply(op, inputs, attrs)
+        return _eager_apply(op, inputs, attrs)
+
+    # ---- type and metadata ---------------------------------------------------------------------
+    @property
+    def type(self) -> TensorType:
+        if self._data is None:
+            return self._var.type
+        return TensorType(self._data.shape, from_numpy_dtype(self._data.dtype))
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape if self._data is not None else self._var.type.shape)
+
+    @property
+    def dtype(self) -> DType:
+        return self.type.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        return self.shape[_normalize_dims(dim, self.ndim)[0]] if self.ndim else 1
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return self.type.size
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    # ---- autograd attributes -------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set `requires_grad` in place (leaves only, floating point only)."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError(_REQUIRES_GRAD_DTYPE)
+        if self._trace is not None:
+            raise RuntimeError("requires_grad_() on a traced tensor inside tracegrad.compile is "
+                               "not supported; set it on the inputs before calling")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        if not self.is_leaf:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access "
+                "the leaf Tensor instead.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None and (not isinstance(value, Tensor) or value.shape != self.shape):
+            raise RuntimeError("assigned grad has data of a different size")
+        self._grad = value
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False) -> None:
+        """Accumulate d(self)/d(leaf) (times `gradient`) into every leaf's `.grad`."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True) is not supported yet")
+        if self._trace is not None:
+            raise RuntimeError("backward() inside tracegrad.compile is not supported; call it on "
+                               "the compiled function's output")
+        if not self._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+        if gradient is not None:
+            gradient = gradient if isinstance(gradient, Tensor) else tensor(gradient)
+            autograd.check_gradient(self.type, gradient, self.numel())
+            g = np.asarray(gradient._data, dtype=self.dtype.np)
+        else:
+            autograd.check_gradient(self.type, None, self.numel())
+            g = np.ones(self._data.shape, dtype=self.dtype.np)
+        if self.grad_fn is None:
+            pairs = [(self, g)]
+        else:
+            pairs = autograd.run_backward(self.grad_fn, self._out_index, g, bool(retain_graph))
+        for leaf, grad in pairs:
+            leaf._accumulate(grad)
+
+    def _accumulate(self, grad: np.ndarray) -> None:
+        if self._grad is None:
+            self._grad = Tensor._make(np.array(grad, dtype=self.dtype.np, copy=True))
+        else:
+            self._grad = Tensor._make(self._grad._data + grad)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data, cut from the graph."""
+        if self._trace is not None:
+            return self._trace.detach(self)
+        return Tensor._make(self._data)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+
+    # ---- conversion to Python / numpy ----------------------------------------------------------
+    def _concrete(self, what: str) -> np.ndarray:
+        if self._data is None:
+            self._trace.concretization_error(what)
+        return self._data
+
+    def item(self):
+        data = self._concrete(".item()")
+        if data.size != 1:
+            raise RuntimeError(f"a Tensor with {data.size} elements cannot be converted to Scalar")
+        return data.reshape(()).item()
+
+    def tolist(self):
+        return self._concrete(".tolist()").tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._concrete(".numpy()")
+
+    def __bool__(self) -> bool:
+        data = self._concrete("bool()")
+        if data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(data.reshape(()))
+
+    def __float__(self) -> float:
+        self._concrete("float()")
+        return float(self.item())
+
+    def __int__(self) -> int:
+        self._concrete("int()")
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self)
+
+    def __repr__(self) -> str:
+        if self._data is None:
+            return f"Tensor(traced {self.type}{', requires_grad=True' if self._requires_grad else ''})"
+        suffixes = []
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            suffixes.append("requires_grad=True")
+        return tensor_repr(self._data, suffixes)
+
+    __hash__ = Value.__hash__
+
+    # ---- ops -----------------------------------------------------------------------------------
+    def add(self, other): return self + other
+    def sub(self, other): return self - other
+    def mul(self, other): return self * other
+    def div(self, other): return self / other
+    def pow(self, exponent): return self ** exponent
+    def neg(self): return ops.neg(self)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def relu(self): return ops.relu(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def eq(self, other): return self == other
+    def ne(self, other): return self != other
+    def lt(self, other): return self < other
+    def le(self, other): return self <= other
+    def gt(self, other): return self > other
+    def ge(self, other): return self >= other
+    def matmul(self, other): return self @ other
+    def mm(self, other): return self @ other
+    def clone(self): return ops.clone(self)
+
+    def sum(self, dim=None, keepdim: bool = False):
+        return ops.reduce_sum(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return ops.mean(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def norm(self, p=2, dim=None, keepdim: bool = False):
+        if p not in (2, 2.0, "fro"):
+            raise NotImplementedError(f"norm: only p=2 is supported, got p={p!r}")
+        return ops.norm(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        if shape.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        if -1 in shape:
+            known = int(np.prod([s for s in shape if s != -1]))
+            if known == 0 or self.numel() % known:
+                raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
+                                   f"{self.numel()}")
+            shape = tuple(self.numel() // known if s == -1 else s for s in shape)
+        return ops.reshape(self, shape=shape)
+
+    view = reshape
+
+    def transpose(self, dim0: int, dim1: int):
+        perm = list(range(self.ndim))
+        if self.ndim == 0:
+            return self
+        d0, d1 = _normalize_dims(dim0, self.ndim)[0], _normalize_dims(dim1, self.ndim)[0]
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return ops.transpose(self, perm=tuple(perm))
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        return ops.transpose(self, perm=tuple(d % max(self.ndim, 1) for d in dims))
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    def expand(self, *shape):
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s
+                      for i, s in enumerate(shape))
+        return ops.broadcast_to(self, shape=shape)
+
+    def to(self, dtype: DType):
+        return self if dtype is self.dtype else ops.convert(self, dtype=dtype)
+
+    def float(self): return self.to(float32)
+    def double(self): return self.to(float64)
+    def long(self): return self.to(int64)
+    def bool(self): return self.to(bool_)
+
+
+def _eager_apply(op, inputs, attrs):
+    """Evaluate `op` on concrete operands and record a Node if a gradient will be wanted."""
+    arrays = [a._data if isinstance(a, Tensor) else literal_value(a) for a in inputs]
+    out_types = op.infer_types([a.type for a in inputs], attrs)
+    outs = run_op(op, arrays, attrs, out_types)
+    record = (op.differentiable and is_grad_enabled()
+              and any(isinstance(a, Tensor) and a._requires_grad for a in inputs))
+    node = None
+    if record:
+        edges = [edge_of(a) for a in inputs]
+        node = autograd.Node(op, attrs, edges, [None if isinstance(a, Literal) else x
+                                                 for a, x in zip(inputs, arrays)],
+                             outs, out_types, op.grad_fn_name(inputs, attrs))
+    results = [Tensor._make(o, requires_grad=record and t.dtype.is_floating_point,
+                            grad_fn=node if record and t.dtype.is_floating_point else None,
+                            out_index=i)
+               for i, (o, t) in enumerate(zip(outs, out_types))]
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def edge_of(a) -> tuple:
+    """How a recorded node refers to one operand."""
+    if isinstance(a, Literal):
+        return ("lit", a)
+    if a.grad_fn is not None:
+        return ("node", a.grad_fn, a._out_index)
+    if a._requires_grad:
+        return ("leaf", a)
+    return ("const", a.type)
+
+
+def tensor(data, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    """Build a tensor from (nested) Python numbers, a numpy array or a Tensor (copied)."""
+    if isinstance(data, Tensor):
+        data = data._concrete("tracegrad.tensor()")
+    if dtype is None:
+        arr = np.array(data)
+        if arr.dtype == object:
+            raise TypeError("tensor(): could not infer dtype from the given data")
+        if not isinstance(data, np.ndarray) and arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)  # Python floats use the default dtype, as in PyTorch
+        dtype = from_numpy_dtype(arr.dtype)
+    arr = np.array(data, dtype=dtype.np, copy=True)
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
