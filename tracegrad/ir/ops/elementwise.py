@@ -69,6 +69,10 @@ full = defop(
     impl=lambda shape, dtype, value: np.full(shape, value, dtype=dtype.np),
     lower=lambda e, shape, dtype, value: e.const(value, dtype))
 
+# `detach()` inside a trace: the value passes, the gradient does not.
+stop_gradient = defop("stop_gradient", kind="elementwise", infer=_broadcast, impl=np.asarray,
+                      lower=lambda e, x: x)
+
 # ---- unary ----------------------------------------------------------------------------------
 clone = defop("clone", kind="elementwise", infer=_broadcast, impl=np.copy,
               vjp=lambda ct, out, x: ct, lower=lambda e, x: x, grad_fn="CloneBackward0")

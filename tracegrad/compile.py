@@ -1,0 +1,203 @@
+"""`@tracegrad.compile`: trace once per input signature, compile forward and adjoint IR, re-run.
+
+The compiled forward returns the function's outputs plus the intermediate values the adjoint
+needs (residuals). Outputs get a `CompiledFunctionBackward` grad_fn: a Node of an opaque op
+whose VJP rule calls the compiled adjoint, so the eager engine runs it like any other node and
+`.grad` accumulation, `retain_graph` and mixing with eager ops behave as in eager mode.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from . import autograd
+from .grad_mode import is_grad_enabled
+from .ir import Function, Op, Var, evaluate, simplify, vjp
+from .tensor import Tensor, edge_of
+from .tracing import Trace, current_trace
+
+
+class InterpretedProgram:
+    """The reference backend: evaluates IR with numpy (for debugging and cross-checking)."""
+
+    def __init__(self, fn: Function):
+        self.fn = fn
+
+    def __call__(self, *arrays):
+        return evaluate(self.fn, arrays)
+
+
+def _backend(name: str):
+    if name == "llvm":
+        from .codegen import compile_function
+        return compile_function
+    if name == "interpreter":
+        return InterpretedProgram
+    raise ValueError(f"unknown backend {name!r} (expected 'llvm' or 'interpreter')")
+
+
+class Specialization:
+    """Everything compiled for one input signature."""
+
+    def __init__(self, name, forward: Function, captured, out_requires, backend, wrt):
+        self.forward = forward
+        self.captured = captured
+        self.captured_sig = [_tensor_sig(t) for t in captured]
+        self.out_requires = out_requires
+        self.n_out = len(forward.results)
+        self.adjoint = None
+        compile_fn = _backend(backend)
+        if wrt:
+            self.adjoint = vjp(forward, wrt, name=f"{name}_vjp")
+            param_index = {id(p): i for i, p in enumerate(forward.params)}
+            self.hidden = [r for r in self.adjoint.residuals if id(r) not in param_index]
+            self.residual_src = [("in", param_index[id(r)]) if id(r) in param_index
+                                 else ("out", self.n_out + self.hidden.index(r))
+                                 for r in self.adjoint.residuals]
+            joint = Function(name, forward.params, forward.eqns, forward.results + self.hidden)
+            self.forward_program = compile_fn(joint)
+            self.backward_program = compile_fn(self.adjoint.fn)
+            self.call_op = self._call_op(name)
+        else:
+            self.forward_program = compile_fn(forward)
+            self.backward_program = None
+
+    def _call_op(self, name) -> Op:
+        adj = self.adjoint
+        out_types = [v.type for v in self.forward.results + self.hidden]
+        grad_types = [v.type for v in adj.fn.results]
+        n_in = len(self.forward.params)
+        backward_op = Op(f"{name}_backward", kind="opaque",
+                         infer=lambda *types: grad_types,
+                         impl=lambda *arrays: tuple(self.backward_program(*arrays)))
+
+        def rule(cts, outs, *inputs):
+            if not isinstance(cts, tuple):
+                cts, outs = (cts,), (outs,)
+            residuals = [inputs[i] if src == "in" else outs[i] for src, i in self.residual_src]
+            grads = backward_op(*residuals, *cts[:self.n_out])
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            result = [None] * n_in
+            for i, g in zip(adj.wrt, grads):
+                result[i] = g
+            return tuple(result)
+
+        return Op(f"{name}", kind="opaque", infer=lambda *types: out_types,
+                  impl=lambda *arrays: tuple(self.forward_program(*arrays)),
+                  vjp=rule, grad_fn="CompiledFunctionBackward")
+
+    def guards_hold(self) -> bool:
+        return [_tensor_sig(t) for t in self.captured] == self.captured_sig
+
+    def run(self, tensors):
+        inputs = list(tensors) + self.captured
+        arrays = [t._data for t in inputs]
+        outs = self.forward_program(*arrays)
+        record = self.backward_program is not None and is_grad_enabled()
+        node = None
+        if record:
+            node = autograd.Node(self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
+                                 [v.type for v in self.forward.results + self.hidden],
+                                 "CompiledFunctionBackward")
+        return [Tensor._make(o, requires_grad=bool(node and req), grad_fn=node if req else None,
+                             out_index=i)
+                for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires))]
+
+
+def _tensor_sig(t: Tensor):
+    return (tuple(t.shape), t.dtype.name, t.requires_grad)
+
+
+class CompiledFunction:
+    """A function traced and compiled once per signature (shapes, dtypes, requires_grad, grad
+    mode, non-tensor arguments). See `tracegrad.compile`."""
+
+    def __init__(self, fn, backend: str = "llvm"):
+        self.fn = fn
+        self.backend = backend
+        self.name = getattr(fn, "__name__", "f").replace("<", "").replace(">", "")
+        self.specializations: dict = {}
+        self.trace_count = 0
+        functools.update_wrapper(self, fn)
+
+    def signature(self, args) -> tuple:
+        sig = []
+        for a in args:
+            if isinstance(a, Tensor):
+                sig.append(("tensor",) + _tensor_sig(a))
+            else:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
+                                    f"neither a Tensor nor hashable") from None
+                sig.append(("const", type(a).__name__, a))
+        return (tuple(sig), is_grad_enabled())
+
+    def trace(self, *args):
+        """Trace for `args` and return (forward Function, captured tensors, output flags)."""
+        trace = Trace(self.name)
+        names = _param_names(self.fn, len(args))
+        traced_args = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
+                       for i, a in enumerate(args)]
+        with trace:
+            out = self.fn(*traced_args)
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        if not outs or not all(isinstance(o, Tensor) for o in outs):
+            raise TypeError(f"tracegrad.compile: {self.name} must return a Tensor or a tuple of "
+                            f"Tensors")
+        results = [trace._lift(o) for o in outs]
+        forward = simplify(Function(self.name, trace.params(), trace.builder.eqns, results))
+        self.trace_count += 1
+        return forward, trace.captured, [o.requires_grad for o in outs], isinstance(out, (tuple, list))
+
+    def _specialize(self, args):
+        forward, captured, out_requires, multiple = self.trace(*args)
+        inputs = [a for a in args if isinstance(a, Tensor)] + captured
+        wrt = [i for i, t in enumerate(inputs) if t.requires_grad] \
+            if is_grad_enabled() and any(out_requires) else []
+        spec = Specialization(self.name, forward, captured, out_requires, self.backend, wrt)
+        spec.multiple = multiple
+        return spec
+
+    def __call__(self, *args):
+        if current_trace() is not None or os.environ.get("TRACEGRAD_DISABLE_COMPILE") == "1":
+            return self.fn(*args)  # inside another trace: inline; disabled: run eagerly
+        sig = self.signature(args)
+        spec = self.specializations.get(sig)
+        if spec is None or not spec.guards_hold():
+            spec = self.specializations[sig] = self._specialize(args)
+        outs = spec.run([a for a in args if isinstance(a, Tensor)])
+        return tuple(outs) if spec.multiple else outs[0]
+
+    def stages(self, *args) -> dict:
+        """The IR of every stage for `args`: traced, adjoint, and (llvm backend) LLVM IR/asm."""
+        sig = self.signature(args)
+        spec = self.specializations.get(sig) or self._specialize(args)
+        self.specializations[sig] = spec
+        out = {"traced": str(spec.forward)}
+        if spec.adjoint is not None:
+            out["adjoint"] = str(spec.adjoint.fn)
+        for key, attr in (("llvm", "llvm_ir_optimized"), ("asm", "asm")):
+            text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
+                    if p is not None]
+            if all(t is not None for t in text):
+                out[key] = "\n".join(text)
+        return out
+
+
+def _param_names(fn, n: int) -> list:
+    code = getattr(fn, "__code__", None)
+    names = list(code.co_varnames[:code.co_argcount]) if code else []
+    return (names + [f"arg{i}" for i in range(len(names), n)])[:n]
+
+
+def compile(fn=None, *, backend: str = "llvm"):
+    """Decorator: trace `fn` on the first call for each input signature, compile its forward and
+    adjoint IR to machine code, and re-run that on later calls with the same signature.
+
+    Set TRACEGRAD_DISABLE_COMPILE=1 to run every compiled function eagerly.
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, backend)
+    return CompiledFunction(fn, backend)
