@@ -56,6 +56,7 @@ class Tensor(Value):
     def _make(cls, data=None, requires_grad=False, grad_fn=None, out_index=0,
               trace=None, var=None) -> "Tensor":
         t = object.__new__(cls)
+        t._type = var.type if data is None else TensorType(data.shape, from_numpy_dtype(data.dtype))
         t._data = data
         t._trace = trace
         t._var = var
@@ -78,17 +79,15 @@ class Tensor(Value):
     # ---- type and metadata ---------------------------------------------------------------------
     @property
     def type(self) -> TensorType:
-        if self._data is None:
-            return self._var.type
-        return TensorType(self._data.shape, from_numpy_dtype(self._data.dtype))
+        return self._type
 
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape if self._data is not None else self._var.type.shape)
+        return Size(self._type.shape)
 
     @property
     def dtype(self) -> DType:
-        return self.type.dtype
+        return self._type.dtype
 
     @property
     def device(self) -> str:
@@ -206,6 +205,7 @@ class Tensor(Value):
     @data.setter
     def data(self, value: "Tensor") -> None:
         self._data = value._data
+        self._type = value._type
 
     # ---- conversion to Python / numpy ----------------------------------------------------------
     def _concrete(self, what: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from .types import DType, TensorType
+from .types import DTYPES, DType, TensorType
 
 
 class Var:
@@ -45,7 +45,7 @@ class Literal:
 
     @property
     def type(self) -> TensorType:
-        return TensorType((), self.dtype)
+        return _SCALAR_TYPES[self.dtype.name]
 
     @property
     def shape(self):
@@ -60,6 +60,7 @@ class Literal:
         return str(int(v))
 
 
+_SCALAR_TYPES = {d.name: TensorType((), d) for d in DTYPES}
 Atom = Var | Literal
 
 

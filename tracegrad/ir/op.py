@@ -8,6 +8,7 @@ reverse-mode transform.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 from .function import Literal
@@ -115,7 +116,6 @@ class Value:
 
 
 def _is_scalar(a) -> bool:
-    import numbers
     return isinstance(a, numbers.Number) and not isinstance(a, complex)
 
 

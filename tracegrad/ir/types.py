@@ -105,6 +105,8 @@ def result_type(tensor_types: list[TensorType], scalars: list) -> DType:
     A lower-priority group only changes the result when its category (bool < int < float)
     is higher, in which case the default dtype of that category (or the widest 0-d dtype) wins.
     """
+    if len(tensor_types) == 1 and tensor_types[0].ndim and not scalars:
+        return tensor_types[0].dtype
     result = None
     for group in ([t.dtype for t in tensor_types if t.ndim > 0],
                   [t.dtype for t in tensor_types if t.ndim == 0]):
@@ -122,6 +124,10 @@ def result_type(tensor_types: list[TensorType], scalars: list) -> DType:
 
 def broadcast_shapes(a: tuple, b: tuple) -> tuple:
     """numpy/PyTorch broadcasting with PyTorch's error message."""
+    if a == b or not b:
+        return tuple(a)
+    if not a:
+        return tuple(b)
     n = max(len(a), len(b))
     pa = (1,) * (n - len(a)) + tuple(a)
     pb = (1,) * (n - len(b)) + tuple(b)
