@@ -171,18 +171,19 @@ class CompiledFunction:
         return tuple(outs) if spec.multiple else outs[0]
 
     def stages(self, *args) -> dict:
-        """The IR of every stage for `args`: traced, adjoint, and (llvm backend) LLVM IR/asm."""
+        """The text of every stage for `args`: traced IR, adjoint IR, optimized IR (what the
+        backend compiles: forward returning residuals, then adjoint), LLVM IR and assembly."""
         sig = self.signature(args)
         spec = self.specializations.get(sig) or self._specialize(args)
         self.specializations[sig] = spec
         out = {"traced": str(spec.forward)}
         if spec.adjoint is not None:
             out["adjoint"] = str(spec.adjoint.fn)
-        for key, attr in (("llvm", "llvm_ir_optimized"), ("asm", "asm")):
+        for key, attr in (("optimized", "fn"), ("llvm", "llvm_ir_optimized"), ("asm", "asm")):
             text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
                     if p is not None]
             if all(t is not None for t in text):
-                out[key] = "\n".join(text)
+                out[key] = "\n".join(map(str, text))
         return out
 
 

@@ -1,0 +1,261 @@
+"""@tracegrad.compile: compiled forward and gradients equal eager ones; signatures, caching,
+autograd semantics of compiled outputs, and errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tracegrad as tg
+from tracegrad.ir import OPS
+from tracegrad.tracing import ConcretizationError
+
+BACKENDS = ["llvm", "interpreter"]
+
+
+def _rand(rng, shape, positive=False, dtype=tg.float32):
+    a = rng.standard_normal(shape)
+    if positive:
+        a = np.abs(a) + 0.5
+    return tg.tensor(a.astype(dtype.np))
+
+
+# op name -> (function, list of (shape, positive) input specs). Every op in the registry that a
+# user can reach must be here (checked below), so a new op cannot ship without a compiled test.
+CASES = {
+    "add": (lambda x, y: x + y, [((3, 1), False), ((4,), False)]),
+    "sub": (lambda x, y: 2 - x - y, [((2, 3), False), ((), False)]),
+    "mul": (lambda x, y: x * y * 3, [((5, 4), False), ((4,), False)]),
+    "div": (lambda x, y: x / y + 1 / y, [((3, 4), False), ((3, 4), True)]),
+    "pow": (lambda x, y: x ** 2 + x ** y + 2 ** y + x ** 0.5, [((6,), True), ((6,), False)]),
+    "neg": (lambda x: -x, [((3,), False)]),
+    "exp": (lambda x: x.exp(), [((17,), False)]),
+    "log": (lambda x: x.log(), [((17,), True)]),
+    "sqrt": (lambda x: x.sqrt(), [((5,), True)]),
+    "tanh": (lambda x: x.tanh(), [((33,), False)]),
+    "sigmoid": (lambda x: x.sigmoid(), [((2, 9), False)]),
+    "relu": (lambda x: x.relu(), [((4, 4), False)]),
+    "sum": (lambda x: x.sum(dim=1) * x.sum(dim=(0, 2), keepdim=True).sum() + x.sum(),
+            [((3, 4, 5), False)]),
+    "mean": (lambda x: x.mean(dim=0) + x.mean(dim=-1, keepdim=True), [((4, 4), False)]),
+    "norm": (lambda x: x.norm() + x.norm(dim=1).sum(), [((3, 5), False)]),
+    "matmul": (lambda a, b: (a @ b).tanh(), [((4, 3), False), ((3, 5), False)]),
+    "reshape": (lambda x: x.reshape(6, 2) * x.view(2, -1).reshape(12).reshape(6, 2),
+                [((3, 4), False)]),
+    "transpose": (lambda x: x.t() @ x.transpose(0, 1).T, [((3, 4), False)]),
+    "broadcast_to": (lambda x: x.expand(3, 4) * 2, [((4,), False)]),
+    "where": (lambda x, y: tg.where(x > 0, x * 3, y), [((3, 4), False), ((4,), False)]),
+    "convert": (lambda x: (x.double() * 2).sum().float() + x, [((3,), False)]),
+    "clone": (lambda x: x.clone() * x, [((3,), False)]),
+    "stop_gradient": (lambda x: x.detach() * x, [((3,), False)]),
+    "eq": (lambda x, y: (x == y, x != y), [((4,), False), ((4,), False)]),
+    "lt": (lambda x, y: (x < y, x <= y, x > y, x >= y), [((4,), False), ((3, 1), False)]),
+}
+# Reachable only as parts of others: comparisons are covered in pairs above, `full` only
+# appears in adjoints of multi-output ops.
+ALIASES = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "full": None}
+
+
+def test_every_op_has_a_compiled_case():
+    missing = [name for name, op in OPS.items()
+               if op.kind != "opaque" and name not in CASES and name not in ALIASES]
+    assert missing == []
+
+
+def _outputs(result):
+    return list(result) if isinstance(result, tuple) else [result]
+
+
+def _run(fn, inputs, backend):
+    args = [t.detach().requires_grad_(t.dtype.is_floating_point) for t in inputs]
+    f = fn if backend == "eager" else tg.compile(fn, backend=backend)
+    outs = _outputs(f(*args))
+    loss = None
+    rng = np.random.default_rng(1)
+    for o in outs:
+        if o.requires_grad:
+            ct = tg.tensor(rng.standard_normal(tuple(o.shape)).astype(np.float32))
+            term = (o * ct).sum()
+            loss = term if loss is None else loss + term
+    if loss is not None:
+        loss.backward()
+    return [o.detach().numpy() for o in outs], [a.grad.numpy() if a.grad is not None else None
+                                                for a in args]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compiled_matches_eager(name, backend):
+    fn, specs = CASES[name]
+    rng = np.random.default_rng(0)
+    inputs = [_rand(rng, shape, positive) for shape, positive in specs]
+    eager_out, eager_grads = _run(fn, inputs, "eager")
+    out, grads = _run(fn, inputs, backend)
+    for a, b in zip(out, eager_out):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
+    for a, b in zip(grads, eager_grads):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float64_gradients_match_finite_differences(backend):
+    @tg.compile(backend=backend)
+    def f(x, w):
+        return ((x @ w).tanh() * (x @ w).sigmoid() + (x * x).log().sum(dim=1, keepdim=True)).mean()
+
+    rng = np.random.default_rng(2)
+    x = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    f(x, w).backward()
+    eps = 1e-6
+    for t in (x, w):
+        base = t.detach().numpy().copy()
+        num = np.zeros_like(base)
+        for i in np.ndindex(base.shape):
+            for sign in (1, -1):
+                pert = base.copy()
+                pert[i] += sign * eps
+                t.data = tg.tensor(pert)
+                with tg.no_grad():
+                    num[i] += sign * f(x, w).item() / (2 * eps)
+        t.data = tg.tensor(base)
+        np.testing.assert_allclose(t.grad.numpy(), num, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_signature_controls_retracing(backend):
+    f = tg.compile(lambda x, k: (x * k).sum(), backend=backend)
+    x = tg.ones(3, requires_grad=True)
+    f(x, 2).backward()
+    f(tg.ones(3, requires_grad=True), 2)
+    assert f.trace_count == 1                        # same signature: no new trace
+    f(tg.ones(4, requires_grad=True), 2)             # shape
+    f(tg.ones(3, dtype=tg.float64, requires_grad=True), 2)   # dtype
+    f(tg.ones(3), 2)                                 # requires_grad
+    with tg.no_grad():
+        f(tg.ones(3, requires_grad=True), 2)         # grad mode
+    f(x, 3)                                          # non-tensor argument value
+    assert f.trace_count == 6
+    assert len(f.specializations) == 6
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grad_accumulates_and_retain_graph(backend):
+    f = tg.compile(lambda x: (3 * (x + 2) ** 2).mean(), backend=backend)
+    x = tg.ones(2, 2, requires_grad=True)
+    out = f(x)
+    assert repr(out) == "tensor(27., grad_fn=<CompiledFunctionBackward>)"
+    assert not out.is_leaf and out.grad_fn.name() == "CompiledFunctionBackward"
+    out.backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 4.5, np.float32))
+    out.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 9.0, np.float32))
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        out.backward()
+    f(x).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 13.5, np.float32))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_grad_outputs_have_no_graph(backend):
+    f = tg.compile(lambda x: x * 2, backend=backend)
+    x = tg.ones(3, requires_grad=True)
+    with tg.no_grad():
+        y = f(x)
+    assert y.grad_fn is None and not y.requires_grad
+    assert f(tg.ones(3)).grad_fn is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_compiled_output_mixes_with_eager_graph(backend):
+    f = tg.compile(lambda x, y: (x * y, x + y), backend=backend)
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = tg.tensor([3.0, 5.0], requires_grad=True)
+    a, b = f(x, y)
+    (a.sum() * 2 + (b * x).sum()).backward()
+    # d/dx = 2y + (b + x) = 2y + 2x + y ; d/dy = 2x + x
+    np.testing.assert_allclose(x.grad.numpy(), [3 * 3 + 2 * 1, 3 * 5 + 2 * 2])
+    np.testing.assert_allclose(y.grad.numpy(), [3.0, 6.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unused_output_and_input(backend):
+    f = tg.compile(lambda x, y: (x.exp(), x * 2), backend=backend)
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    y = tg.tensor([1.0, 1.0], requires_grad=True)
+    a, _ = f(x, y)
+    a.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.0, 1.0]).astype(np.float32), rtol=1e-6)
+    assert y.grad is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_captured_tensors_are_inputs_and_never_stale(backend):
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    f = tg.compile(lambda x: (x * w).sum(), backend=backend)
+    x = tg.tensor([3.0, 4.0], requires_grad=True)
+    out = f(x)
+    assert out.item() == 11.0
+    out.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])
+    w.data = tg.tensor([10.0, 20.0])
+    assert f(x).item() == 110.0
+    assert f.trace_count == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_returning_an_input_and_integer_outputs(backend):
+    f = tg.compile(lambda x, n: (x, n * 2, (x > 0)), backend=backend)
+    x = tg.tensor([-1.0, 2.0], requires_grad=True)
+    a, b, c = f(x, tg.tensor([1, 2]))
+    np.testing.assert_array_equal(a.detach().numpy(), [-1.0, 2.0])
+    assert b.dtype is tg.int64 and b.tolist() == [2, 4] and not b.requires_grad
+    assert c.dtype is tg.bool and c.tolist() == [False, True]
+    a.backward(tg.tensor([1.0, 1.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("what, body", [
+    ("bool()", "if x.sum() > 0:\n        return x\n    return -x"),
+    (".item()", "return x * x.sum().item()"),
+    ("float()", "return x * float(x.sum())"),
+])
+def test_value_dependent_control_flow_raises_naming_the_line(what, body, tmp_path):
+    path = tmp_path / "user_code.py"
+    path.write_text(f"def f(x):\n    {body}\n")
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    f = tg.compile(namespace["f"])
+    with pytest.raises(ConcretizationError) as info:
+        f(tg.ones(3))
+    assert what in str(info.value)
+    assert f"{path}:2" in str(info.value)
+
+
+def test_traced_ir_text():
+    f = tg.compile(lambda x: (3 * (x + 2) ** 2).mean())
+    stages = f.stages(tg.ones(4, requires_grad=True))
+    assert stages["traced"] == "\n".join([
+        "func @lambda(%x: f32[4]) -> (f32[]) {",
+        "  %0: f32[4] = add %x, 2.0",
+        "  %1: f32[4] = pow %0, 2.0",
+        "  %2: f32[4] = mul 3.0, %1",
+        "  %3: f32[] = mean[dims=(0,), keepdim=False] %2",
+        "  return %3",
+        "}"])
+    assert stages["adjoint"].startswith("func @lambda_vjp(%arg0: f32[4], %ct: f32[]) -> (f32[4])")
+
+
+def test_disable_switch(monkeypatch):
+    f = tg.compile(lambda x: x * 2)
+    monkeypatch.setenv("TRACEGRAD_DISABLE_COMPILE", "1")
+    y = f(tg.ones(2, requires_grad=True))
+    assert f.trace_count == 0 and y.grad_fn.name() == "MulBackward0"
+
+
+def test_non_tensor_output_is_an_error():
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        tg.compile(lambda x: 3)(tg.ones(2))
