@@ -21,10 +21,22 @@ BACKWARD_TWICE = (
 
 
 class Node:
-    """A recorded op application: the object `Tensor.grad_fn` returns."""
+    """A recorded op application: the object `Tensor.grad_fn` returns.
+
+    Create nodes with `Node.create`, which instantiates one subclass per PyTorch name so that
+    `type(y.grad_fn).__name__` is e.g. "AddBackward0", as in PyTorch.
+    """
 
     __slots__ = ("op", "attrs", "edges", "saved", "outputs", "out_types", "freed", "_name",
                  "__weakref__")
+    _classes: dict = {}
+
+    @staticmethod
+    def create(op, attrs, edges, saved, outputs, out_types, name) -> "Node":
+        cls = Node._classes.get(name)
+        if cls is None:
+            cls = Node._classes[name] = type(name, (Node,), {"__slots__": ()})
+        return cls(op, attrs, edges, saved, outputs, out_types, name)
 
     def __init__(self, op, attrs, edges, saved, outputs, out_types, name):
         self.op = op
@@ -39,10 +51,15 @@ class Node:
     def name(self) -> str:
         return self._name
 
+    def state(self) -> tuple:
+        return (self.op, self.attrs, self.edges, self.saved, self.outputs, self.out_types)
+
     @property
     def next_functions(self) -> tuple:
         out = []
-        for e in self.edges:
+        for j, e in enumerate(self.edges):
+            if not self.op.listed_operand(j, self.edges):
+                continue
             if e[0] == "node":
                 out.append((e[1], e[2]))
             elif e[0] == "leaf":
@@ -69,7 +86,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     @property
     def next_functions(self) -> tuple:

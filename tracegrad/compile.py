@@ -96,7 +96,7 @@ class Specialization:
         record = self.backward_program is not None and is_grad_enabled()
         node = None
         if record:
-            node = autograd.Node(self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
+            node = autograd.Node.create(self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
                                  [v.type for v in self.forward.results + self.hidden],
                                  "CompiledFunctionBackward")
         return [Tensor._make(o, requires_grad=bool(node and req), grad_fn=node if req else None,

@@ -283,10 +283,12 @@ class Tensor(Value):
     def clone(self): return ops.clone(self)
 
     def sum(self, dim=None, keepdim: bool = False):
-        return ops.reduce_sum(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+        out = ops.reduce_sum(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return out if dim is None else _overload(out, "SumBackward1")
 
     def mean(self, dim=None, keepdim: bool = False):
-        return ops.mean(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+        out = ops.mean(self, dims=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return out if dim is None else _overload(out, "MeanBackward1")
 
     def norm(self, p=2, dim=None, keepdim: bool = False):
         if p not in (2, 2.0, "fro"):
@@ -317,12 +319,13 @@ class Tensor(Value):
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
-        return ops.transpose(self, perm=tuple(d % max(self.ndim, 1) for d in dims))
+        out = ops.transpose(self, perm=tuple(d % max(self.ndim, 1) for d in dims))
+        return _overload(out, "PermuteBackward0")
 
     def t(self):
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return _overload(self.transpose(0, 1), "TBackward0") if self.ndim == 2 else self
 
     @property
     def T(self):
@@ -344,6 +347,14 @@ class Tensor(Value):
     def bool(self): return self.to(bool_)
 
 
+def _overload(out: Tensor, name: str) -> Tensor:
+    """Rename the node `out` was just given: PyTorch names nodes by the overload called
+    (`x.sum()` SumBackward0, `x.sum(dim)` SumBackward1; `t()`, `permute()`), not by the op."""
+    if out.grad_fn is not None:
+        out.grad_fn = autograd.Node.create(*out.grad_fn.state(), name)
+    return out
+
+
 def _eager_apply(op, inputs, attrs):
     """Evaluate `op` on concrete operands and record a Node if a gradient will be wanted."""
     arrays = [a._data if isinstance(a, Tensor) else literal_value(a) for a in inputs]
@@ -354,7 +365,7 @@ def _eager_apply(op, inputs, attrs):
     node = None
     if record:
         edges = [edge_of(a) for a in inputs]
-        node = autograd.Node(op, attrs, edges, [None if isinstance(a, Literal) else x
+        node = autograd.Node.create(op, attrs, edges, [None if isinstance(a, Literal) else x
                                                  for a, x in zip(inputs, arrays)],
                              outs, out_types, op.grad_fn_name(inputs, attrs))
     results = [Tensor._make(o, requires_grad=record and t.dtype.is_floating_point,
@@ -383,7 +394,7 @@ def tensor(data, dtype: DType | None = None, requires_grad: bool = False) -> Ten
         arr = np.array(data)
         if arr.dtype == object:
             raise TypeError("tensor(): could not infer dtype from the given data")
-        if not isinstance(data, np.ndarray) and arr.dtype.kind == "f":
+        if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype.kind == "f":
             arr = arr.astype(np.float32)  # Python floats use the default dtype, as in PyTorch
         dtype = from_numpy_dtype(arr.dtype)
     arr = np.array(data, dtype=dtype.np, copy=True)

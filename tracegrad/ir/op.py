@@ -30,13 +30,16 @@ class Op:
     decompose: composite only: (*inputs, **attrs) -> output, written with other ops.
     promote:   None, "same" (common dtype of operands from `promote_from` on) or "float"
                (same, then integer results become float32).
+    scalar_edges: whether literal operands are listed in `grad_fn.next_functions` (a bool, or a
+               predicate on the operand index).
     """
 
     def __init__(self, name: str, *, kind: str, infer: Callable, impl: Callable,
                  vjp: Callable | None = None, lower: Callable | None = None,
                  decompose: Callable | None = None, grad_fn: str | Callable | None = None,
                  promote: str | None = None, promote_from: int = 0,
-                 check: Callable | None = None, differentiable: bool = True):
+                 check: Callable | None = None, differentiable: bool = True,
+                 scalar_edges: bool = True):
         self.name = name
         self.kind = kind
         self.infer = infer
@@ -48,6 +51,7 @@ class Op:
         self.promote = promote
         self.promote_from = promote_from
         self.check = check
+        self.scalar_edges = scalar_edges
         self.differentiable = differentiable and vjp is not None
 
     def infer_types(self, in_types, attrs) -> list[TensorType]:
@@ -59,6 +63,14 @@ class Op:
         if callable(self.grad_fn):
             return self.grad_fn(inputs, **attrs)
         return self.grad_fn or f"{self.name.capitalize()}Backward0"
+
+    def listed_operand(self, index: int, edges) -> bool:
+        """Whether operand `index` appears in a node's `next_functions`. PyTorch omits Python
+        scalars of ops with scalar overloads (pow, rsub) and non-differentiable conditions."""
+        if edges[index][0] == "lit":
+            edges_ok = self.scalar_edges
+            return edges_ok(index) if callable(edges_ok) else edges_ok
+        return self.promote_from == 0 or index >= self.promote_from
 
     def __call__(self, *args, **attrs):
         return bind(self, *args, **attrs)

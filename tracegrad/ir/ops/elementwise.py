@@ -29,9 +29,9 @@ def _float_unary(name, impl, vjp, lower, grad_fn=None):
                  promote="float", grad_fn=grad_fn)
 
 
-def _binary(name, impl, vjp, lower, promote="same", grad_fn=None, check=None):
+def _binary(name, impl, vjp, lower, promote="same", grad_fn=None, check=None, scalar_edges=True):
     return defop(name, kind="elementwise", infer=_broadcast, impl=impl, vjp=vjp, lower=lower,
-                 promote=promote, grad_fn=grad_fn, check=check)
+                 promote=promote, grad_fn=grad_fn, check=check, scalar_edges=scalar_edges)
 
 
 def _compare(name, impl, pred):
@@ -69,6 +69,10 @@ full = defop(
     impl=lambda shape, dtype, value: np.full(shape, value, dtype=dtype.np),
     lower=lambda e, shape, dtype, value: e.const(value, dtype))
 
+# The exact zero a VJP rule returns for an input that has no influence (not `0 * ct`: NaN-safe).
+zeros_like = defop("zeros_like", kind="elementwise", infer=_broadcast, impl=np.zeros_like,
+                   lower=lambda e, x: e.const(0, x.dtype))
+
 # `detach()` inside a trace: the value passes, the gradient does not.
 stop_gradient = defop("stop_gradient", kind="elementwise", infer=_broadcast, impl=np.asarray,
                       lower=lambda e, x: x)
@@ -90,13 +94,15 @@ sigmoid = _float_unary(
 # `x < 0 ? 0 : x` keeps NaN, as torch.relu does.
 relu = defop("relu", kind="elementwise", infer=_broadcast,
              impl=lambda x: np.where(x < 0, np.zeros((), x.dtype), x),
-             vjp=lambda ct, out, x: where(out > 0, ct, 0.0),
+             vjp=lambda ct, out, x: where(out <= 0, 0.0, ct),  # NaN passes, as in PyTorch
              lower=lambda e, x: e.select(e.compare("lt", x, e.const(0, x.dtype)),
                                          e.const(0, x.dtype), x))
 
 # ---- binary ---------------------------------------------------------------------------------
 add = _binary("add", np.add, lambda ct, out, x, y: (ct, ct), lambda e, x, y: e.add(x, y))
-sub = _binary("sub", np.subtract, lambda ct, out, x, y: (ct, -ct), lambda e, x, y: e.sub(x, y))
+sub = _binary("sub", np.subtract, lambda ct, out, x, y: (ct, -ct), lambda e, x, y: e.sub(x, y),
+              grad_fn=lambda inputs: "SubBackward0" if isinstance(inputs[0], Value)
+              else "RsubBackward1", scalar_edges=lambda index: index == 1)
 mul = _binary("mul", np.multiply, lambda ct, out, x, y: (ct * y, ct * x),
               lambda e, x, y: e.mul(x, y))
 div = _binary("div", np.true_divide, lambda ct, out, x, y: (ct / y, -ct * x / (y * y)),
@@ -109,8 +115,8 @@ def _pow_vjp(ct, out, x, y):
     if isinstance(x, Value):
         if isinstance(y, Value):
             gx = where(y == 0, 0.0, ct * (y * x ** (y - 1)))
-        elif y != 0:
-            gx = ct * (y * x ** (y - 1))
+        else:
+            gx = ct * (y * x ** (y - 1)) if y != 0 else zeros_like(ct)
     if isinstance(y, Value):
         if isinstance(x, Value):
             grad = ct * (out * log(x))
@@ -135,7 +141,7 @@ def _pow_name(inputs):
 
 
 pow = _binary("pow", np.power, _pow_vjp, lambda e, x, y: e.pow(x, y), check=_pow_check,
-              grad_fn=_pow_name)
+              grad_fn=_pow_name, scalar_edges=False)
 
 # ---- comparisons (not differentiable) -------------------------------------------------------
 eq = _compare("eq", np.equal, "eq")

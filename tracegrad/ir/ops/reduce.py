@@ -51,18 +51,12 @@ def _count(x, dims):
     return n
 
 
-def _grad_fn(base):
-    # PyTorch names the all-dimensions overload ...Backward0 and the `dim=` overload ...Backward1.
-    return lambda inputs, dims, keepdim: (
-        f"{base}Backward0" if not keepdim and len(dims) == inputs[0].ndim else f"{base}Backward1")
-
-
 reduce_sum = defop(
     "sum", kind="reduce", infer=_sum_type,
     impl=lambda x, dims, keepdim: np.asarray(np.sum(
         x, axis=dims, keepdims=keepdim, dtype=x.dtype if x.dtype.kind == "f" else np.int64)),
     vjp=lambda ct, out, x, dims, keepdim: _expand_back(ct, x, dims, keepdim),
-    grad_fn=_grad_fn("Sum"))
+    grad_fn="SumBackward0")  # `dim=` overload: SumBackward1
 
 mean = defop(
     "mean", kind="composite",
@@ -72,7 +66,7 @@ mean = defop(
         _expand_back(ct, x, dims, keepdim) / float(_count(x, dims))),
     decompose=lambda x, dims, keepdim: (
         reduce_sum(x, dims=dims, keepdim=keepdim) / float(_count(x, dims))),
-    grad_fn=_grad_fn("Mean"))
+    grad_fn="MeanBackward0")  # `dim=` overload: MeanBackward1
 
 
 def _norm_vjp(ct, out, x, dims, keepdim):

@@ -55,7 +55,7 @@ transpose = defop(
     "transpose", kind="layout", infer=_transpose_type,
     impl=lambda x, perm: np.transpose(x, perm),
     vjp=lambda ct, out, x, perm: transpose(ct, perm=_inverse(perm)),
-    grad_fn=lambda inputs, perm: "TransposeBackward0" if inputs[0].ndim == 2 else "PermuteBackward0")
+    grad_fn="TransposeBackward0")  # permute() / .T: PermuteBackward0, t(): TBackward0
 
 broadcast_to = defop(
     "broadcast_to", kind="layout", infer=_broadcast_type,

@@ -1,0 +1,123 @@
+"""Merging loop kernels that iterate over the same domain (multi-output loop fusion).
+
+The scheduler gives every materialized value its own kernel. Two kernels over the same domain
+(and the same summed axes) are merged when that creates no cycle among kernels:
+
+- *vertically*, when a map kernel P writes a buffer that kernel C reads at exactly the point
+  being computed: C uses P's expression instead of loading it, so a shared subexpression is
+  computed once, in registers, and its buffer disappears if nothing else needs it;
+- *horizontally*, when neither depends on the other: one pass over the domain instead of two
+  (loads of the same input at the same point are emitted once).
+"""
+from __future__ import annotations
+
+from .expr import Load, loads, substitute
+from .schedule import LoopKernel, Schedule, Store
+
+
+def _edges(kernels) -> dict:
+    """kernel index -> set of indices of kernels reading something it writes."""
+    writer = {}
+    for i, k in enumerate(kernels):
+        for b in k.writes():
+            writer[id(b)] = i
+    out = {i: set() for i in range(len(kernels))}
+    for j, k in enumerate(kernels):
+        for b in k.reads():
+            i = writer.get(id(b))
+            if i is not None and i != j:
+                out[i].add(j)
+    return out
+
+
+def _reaches(edges, src: int, dst: int, skip_direct: bool) -> bool:
+    """Is there a path src -> dst (of length >= 2 when skip_direct)?"""
+    stack = [j for j in edges[src] if not (skip_direct and j == dst)]
+    seen = set()
+    while stack:
+        i = stack.pop()
+        if i == dst:
+            return True
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.extend(edges[i])
+    return False
+
+
+def _vertical(p: LoopKernel, c: LoopKernel):
+    """C with P's stored values substituted for its loads of them, or None if C reads one of
+    P's buffers anywhere but at the current point."""
+    produced = {id(s.buffer): s for s in p.stores}
+    for s in c.stores:
+        for ld in loads(s.node):
+            st = produced.get(id(ld.buffer))
+            if st is not None and ld.view != st.view:
+                return None
+
+    def replace(ld: Load):
+        st = produced.get(id(ld.buffer))
+        return st.node if st is not None else None
+    return [Store(s.buffer, s.view, substitute(s.node, replace)) for s in c.stores]
+
+
+def _toposort(kernels, edges) -> list:
+    indeg = {i: 0 for i in range(len(kernels))}
+    for i in edges:
+        for j in edges[i]:
+            indeg[j] += 1
+    ready = sorted(i for i in indeg if indeg[i] == 0)
+    order = []
+    while ready:
+        i = ready.pop(0)
+        order.append(kernels[i])
+        for j in sorted(edges[i]):
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                ready.append(j)
+                ready.sort()
+    assert len(order) == len(kernels), "kernel graph has a cycle"
+    return order
+
+
+def _try_merge(sched: Schedule) -> bool:
+    kernels = sched.kernels
+    edges = _edges(kernels)
+    for j, c in enumerate(kernels):
+        if not isinstance(c, LoopKernel):
+            continue
+        for i, p in enumerate(kernels):
+            if i == j or not isinstance(p, LoopKernel) or p.domain != c.domain:
+                continue
+            if j in edges[i]:
+                if p.axes or _reaches(edges, i, j, skip_direct=True):
+                    continue
+                stores = _vertical(p, c)
+                if stores is None:
+                    continue
+            elif i < j and p.axes == c.axes and not _reaches(edges, i, j, False) \
+                    and not _reaches(edges, j, i, False):
+                stores = list(c.stores)
+            else:
+                continue
+            # P's stores stay unless the buffer is now read by no one and isn't a result.
+            merged = LoopKernel(c.name, c.domain, c.axes, [])
+            others = [k for n, k in enumerate(kernels) if n not in (i, j)]
+            still_read = {id(b) for k in others for b in k.reads()}
+            still_read |= {id(ld.buffer) for s in stores for ld in loads(s.node)}
+            for s in p.stores:
+                if s.buffer.kind == "output" or id(s.buffer) in still_read:
+                    merged.stores.append(s)
+                else:
+                    sched.temps.remove(s.buffer)
+            merged.stores += stores
+            rest = [merged if n == j else k for n, k in enumerate(kernels) if n != i]
+            sched.kernels = _toposort(rest, _edges(rest))
+            return True
+    return False
+
+
+def fuse(sched: Schedule) -> None:
+    """Merge kernels in place until no merge applies."""
+    while _try_merge(sched):
+        pass

@@ -1,0 +1,412 @@
+"""The scheduler: turns a decomposed Function into buffers and a list of kernels.
+
+Every Var becomes an expression node (see `expr.py`). Nothing is computed where it is defined:
+an elementwise op just builds a bigger expression, a layout op rewrites leaf views, a sum wraps
+its argument in a Reduce node. A value gets a buffer (is *materialized*, which creates the
+kernel that stores it) only when it must:
+
+- it is a function result;
+- it has more than one consumer and is not a plain leaf (so nothing is computed twice);
+- it feeds a matmul and is not already a strided view the matmul can take;
+- it contains a reduction and is used other than as a same-shape elementwise operand (a
+  broadcast, a layout op, another reduction), or is mixed with a reduction of another shape;
+- a reshape of it cannot be expressed as a view of its leaves (numpy's no-copy rule).
+
+So `3*(x+2)**2` is one store of one expression, and `mean(...)` is one reduction kernel with
+the elementwise prologue inside the Reduce node and the division by n as its epilogue.
+
+`fuse.py` then merges kernels over the same domain, and `plan` picks each loop nest's order
+and reduction strategy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import OPS, Function, Literal, Var
+from .expr import (Apply, Const, Load, Node, Reduce, View, contiguous_strides, loads, prod,
+                   reductions, to_domain, transform)
+
+
+class Buffer:
+    """A dense row-major array: a parameter, a result, or a temporary in the per-call arena."""
+
+    __slots__ = ("name", "shape", "dtype", "kind", "index", "offset")
+
+    def __init__(self, name: str, shape, dtype, kind: str, index: int = -1):
+        self.name, self.shape, self.dtype, self.kind = name, tuple(shape), dtype, kind
+        self.index = index    # parameter / result position for inputs and outputs
+        self.offset = 0       # byte offset in the arena for temps
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __repr__(self):
+        return f"{self.name}: {self.dtype.short}[{','.join(map(str, self.shape))}]"
+
+
+@dataclass(eq=False)
+class Store:
+    buffer: Buffer
+    view: View         # where each point of the kernel domain goes in `buffer`
+    node: Node
+
+
+@dataclass
+class LoopNest:
+    """A kernel's loops after planning: extents outer to inner, which levels are summed."""
+
+    extents: tuple
+    reduced: tuple
+    stores: list       # Stores re-expressed over the loop levels
+    strategy: str      # "map", "register" (reduced levels innermost) or "scratch"
+    scratch: dict = field(default_factory=dict)   # id(Reduce) -> accumulator Buffer
+
+
+@dataclass(eq=False)
+class LoopKernel:
+    """One loop nest over `domain`, summing over `axes`, writing every Store."""
+
+    name: str
+    domain: tuple
+    axes: tuple
+    stores: list
+    nest: LoopNest | None = None
+
+    @property
+    def kind(self) -> str:
+        return "reduce" if self.axes else "map"
+
+    def reads(self) -> set:
+        return {ld.buffer for s in self.stores for ld in loads(s.node)}
+
+    def writes(self) -> set:
+        return {s.buffer for s in self.stores}
+
+    def __repr__(self):
+        head = f"{self.name}: {self.kind}[{','.join(map(str, self.domain))}]"
+        if self.axes:
+            head += f" sum over {self.axes}"
+        if self.nest is not None:
+            head += f" as {self.nest.strategy} loops {list(self.nest.extents)}"
+        body = "; ".join(f"{s.buffer.name} <- {s.node!r}" for s in self.stores)
+        return f"<{head}: {body}>"
+
+
+@dataclass(eq=False)
+class MatmulKernel:
+    """out = a @ b with a, b strided 2-D views; `impl` is "blas" or "loops"."""
+
+    name: str
+    a: Load
+    b: Load
+    out: Buffer
+    impl: str
+
+    kind = "matmul"
+
+    def reads(self) -> set:
+        return {self.a.buffer, self.b.buffer}
+
+    def writes(self) -> set:
+        return {self.out}
+
+    def __repr__(self):
+        return (f"<{self.name}: matmul[{self.a.shape[0]}x{self.a.shape[1]} @ "
+                f"{self.b.shape[0]}x{self.b.shape[1]}] via {self.impl}: "
+                f"{self.out.name} <- {self.a!r} @ {self.b!r}>")
+
+
+@dataclass
+class Schedule:
+    fn: Function
+    inputs: list          # Buffer per parameter
+    outputs: list         # per result: (Buffer, shape) or a Literal
+    temps: list           # arena Buffers (temporaries and scratch accumulators)
+    kernels: list
+
+    @property
+    def arena_bytes(self) -> int:
+        return max((b.offset + b.nbytes for b in self.temps), default=0)
+
+
+def blas_layout(view: View):
+    """("N"|"T", leading dimension) if a BLAS routine can read this 2-D view, else None."""
+    (m, n), (s0, s1) = view.shape, view.strides
+    if n == 1 or s1 == 1:
+        if m == 1 or s0 >= max(n, 1):
+            return "N", max(s0 if m > 1 else n, 1)
+    if m == 1 or s0 == 1:
+        if n == 1 or s1 >= max(m, 1):
+            return "T", max(s1 if n > 1 else m, 1)
+    return None
+
+
+def _is_leaf(node: Node) -> bool:
+    return isinstance(node, (Load, Const)) or (isinstance(node, Apply) and not node.args)
+
+
+class _Scheduler:
+    def __init__(self, fn: Function, blas_dtypes):
+        self.fn = fn
+        self.blas_dtypes = blas_dtypes
+        self.value: dict[int, Node] = {}
+        self.var_of: dict[int, Var] = {}
+        self.kernels: list = []
+        self.temps: list[Buffer] = []
+        self.uses: dict[int, int] = {}
+        for eqn in fn.eqns:
+            for v in {id(a): a for a in eqn.inputs if isinstance(a, Var)}.values():
+                self.uses[id(v)] = self.uses.get(id(v), 0) + 1
+        for r in fn.results:
+            if isinstance(r, Var):
+                self.uses[id(r)] = self.uses.get(id(r), 0) + 1
+
+    # -- buffers and kernels ------------------------------------------------------------------
+    def temp(self, shape, dtype) -> Buffer:
+        b = Buffer(f"t{len(self.temps)}", shape, dtype, "temp")
+        self.temps.append(b)
+        return b
+
+    def kernel_name(self) -> str:
+        return f"k{len(self.kernels)}"
+
+    def store_kernel(self, buf: Buffer, node: Node) -> None:
+        """Create the loop kernel that writes `node` into `buf`."""
+        out = View.contiguous(buf.shape)
+        if node.rsig is None:
+            k = LoopKernel(self.kernel_name(), node.shape, (), [Store(buf, out, node)])
+        else:
+            domain, dims, keepdim = node.rsig
+            k = LoopKernel(self.kernel_name(), domain, dims,
+                           [Store(buf, out.unreduce(domain, dims, keepdim), to_domain(node))])
+        self.kernels.append(k)
+
+    def materialize(self, v: Var) -> Load:
+        node = self.value[id(v)]
+        if (isinstance(node, Load) and node.view.is_contiguous()
+                and node.view.size == node.buffer.size):
+            return node
+        buf = self.temp(v.shape, v.dtype)
+        self.store_kernel(buf, node)
+        self.value[id(v)] = leaf = Load(buf, View.contiguous(v.shape))
+        return leaf
+
+    def node(self, a) -> Node:
+        if isinstance(a, Literal):
+            return Const(a.value, a.dtype, ())
+        return self.value[id(a)]
+
+    # -- equations ----------------------------------------------------------------------------
+    def run(self) -> Schedule:
+        inputs = []
+        for i, p in enumerate(self.fn.params):
+            buf = Buffer(p.hint or f"arg{i}", p.shape, p.dtype, "input", i)
+            inputs.append(buf)
+            self.value[id(p)] = Load(buf, View.contiguous(p.shape))
+        for eqn in self.fn.eqns:
+            v = eqn.outputs[0]
+            kind = eqn.op.kind
+            if kind in ("elementwise", "source"):
+                node = self.elementwise(eqn, v)
+            elif kind == "reduce":
+                node = self.reduce(eqn, v)
+            elif kind == "layout":
+                node = self.layout(eqn, v)
+            else:
+                node = self.matmul(eqn, v)
+            self.value[id(v)] = node
+            if self.uses.get(id(v), 0) > 1 and not _is_leaf(node):
+                self.materialize(v)
+        outputs = self.results()
+        return Schedule(self.fn, inputs, outputs, self.temps, self.kernels)
+
+    def elementwise(self, eqn, v: Var) -> Node:
+        atoms = list(eqn.inputs)
+        # A reduction result fuses as an epilogue only into same-shape elementwise ops that
+        # mix no other reduction shape; otherwise it gets a buffer first.
+        sig = None
+        for a in atoms:
+            n = self.node(a)
+            if n.rsig is None:
+                continue
+            if n.shape != v.shape or (sig is not None and n.rsig != sig):
+                self.materialize(a)
+            else:
+                sig = n.rsig
+        args, memo = [], {}   # one memo: an operand used twice is broadcast (and computed) once
+        for a in atoms:
+            n = self.node(a)
+            if n.shape != v.shape:
+                n = transform(n, lambda view: view.broadcast_to(v.shape), v.shape, memo=memo)
+            args.append(n)
+        return Apply(eqn.op, args, eqn.attrs, v.shape, v.dtype)
+
+    def reduce(self, eqn, v: Var) -> Node:
+        (x,) = eqn.inputs
+        dims = tuple(sorted(set(eqn.attrs["dims"])))
+        keepdim = eqn.attrs["keepdim"]
+        arg = self.node(x)
+        if not dims or not x.shape:
+            # Nothing is summed: sum is the identity (with int/bool widened to int64).
+            if arg.dtype is v.dtype and arg.shape == v.shape:
+                return arg
+            return Apply(OPS["convert"], [arg], {"dtype": v.dtype}, v.shape, v.dtype)
+        if arg.rsig is not None:
+            arg = self.materialize(x)
+        return Reduce(arg, dims, keepdim, v.shape, v.dtype)
+
+    def layout(self, eqn, v: Var) -> Node:
+        (x,) = eqn.inputs
+        name, attrs = eqn.op.name, eqn.attrs
+        if name == "transpose":
+            fn = lambda view: view.transpose(attrs["perm"])  # noqa: E731
+        elif name == "broadcast_to":
+            fn = lambda view: view.broadcast_to(attrs["shape"])  # noqa: E731
+        else:
+            fn = lambda view: view.reshape(attrs["shape"])  # noqa: E731
+        arg = self.node(x)
+        if arg.rsig is not None:
+            arg = self.materialize(x)
+        out = transform(arg, fn, v.shape)
+        if out is None:  # some leaf can't be reshaped without a copy
+            out = transform(self.materialize(x), fn, v.shape)
+        return out
+
+    def matmul(self, eqn, v: Var) -> Node:
+        blas = v.dtype in self.blas_dtypes
+        operands = []
+        for a in eqn.inputs:
+            n = self.node(a)
+            if not isinstance(n, Load) or (blas and blas_layout(n.view) is None):
+                n = self.materialize(a)
+            operands.append(n)
+        out = self.temp(v.shape, v.dtype)
+        self.kernels.append(MatmulKernel(self.kernel_name(), operands[0], operands[1], out,
+                                         "blas" if blas else "loops"))
+        return Load(out, View.contiguous(v.shape))
+
+    def results(self) -> list:
+        outputs = []
+        claimed: set[int] = set()
+        for i, r in enumerate(self.fn.results):
+            if isinstance(r, Literal):
+                outputs.append(r)
+                continue
+            node = self.value[id(r)]
+            buf = node.buffer if isinstance(node, Load) else None
+            if (buf is not None and buf.kind == "temp" and id(buf) not in claimed
+                    and node.view.is_contiguous() and node.view.offset == 0
+                    and node.view.size == buf.size):
+                # The value already sits densely in a temporary: hand that buffer out.
+                buf.kind, buf.index = "output", i
+                self.temps.remove(buf)
+            else:
+                buf = Buffer(f"out{i}", r.shape, r.dtype, "output", i)
+                self.store_kernel(buf, node)
+            claimed.add(id(buf))
+            outputs.append((buf, r.shape))
+        return outputs
+
+
+def schedule(fn: Function, blas_dtypes=()) -> Schedule:
+    """Buffers and kernels for a decomposed function (see the module docstring)."""
+    from .fuse import fuse
+
+    sched = _Scheduler(fn, frozenset(blas_dtypes)).run()
+    fuse(sched)
+    sched.kernels = [k for k in sched.kernels if plan(k, sched)]
+    offset = 0
+    for b in sched.temps:   # one arena, every buffer 64-byte aligned
+        b.offset = offset
+        offset += (b.nbytes + 63) // 64 * 64
+    return sched
+
+
+# -- loop planning ----------------------------------------------------------------------------
+def accumulator_dtype(dtype):
+    from ..ir import float64, int64
+    return float64 if dtype.is_floating_point else int64
+
+
+def plan(k, sched: Schedule) -> bool:
+    """Choose loop order, coalesce dims and pick the reduction strategy; False if the kernel
+    writes nothing (an empty domain)."""
+    if isinstance(k, MatmulKernel):
+        return k.out.size > 0
+    domain, axes = k.domain, set(k.axes)
+    stores = k.stores
+    if any(domain[a] == 0 for a in range(len(domain)) if a not in axes):
+        return False
+    if any(domain[a] == 0 for a in axes):
+        # An empty sum is 0: drop the reduced axes and the reductions with them.
+        keep = [a for a in range(len(domain)) if a not in axes]
+        shape = tuple(domain[a] for a in keep)
+
+        def drop(v):
+            return View(shape, tuple(v.strides[a] for a in keep), v.offset)
+
+        memo: dict = {}
+        stores = [Store(s.buffer, drop(s.view),
+                        transform(s.node, drop, shape, memo=memo,
+                                  reduce_fn=lambda r, _: Const(0, r.dtype, shape)))
+                  for s in stores]
+        domain, axes = shape, set()
+
+    weighted = [(s.view, s.buffer.dtype.itemsize) for s in stores]
+    weighted += [(ld.view, ld.dtype.itemsize) for s in stores for ld in loads(s.node)]
+    live = [a for a in range(len(domain)) if domain[a] != 1]
+    # Loop order: largest byte strides outermost, so the innermost loop walks memory densely
+    # (a sum over leading dims then accumulates into output rows instead of striding).
+    order = sorted(live, key=lambda a: -sum(abs(v.strides[a]) * w for v, w in weighted))
+    groups: list[list[int]] = []
+    for a in order:
+        if groups:
+            g = groups[-1]
+            inner = g[-1]
+            if ((inner in axes) == (a in axes)
+                    and all(v.strides[inner] == v.strides[a] * domain[a] for v, _ in weighted)):
+                g.append(a)
+                continue
+        groups.append([a])
+    extents = tuple(prod(domain[a] for a in g) for g in groups)
+    reduced = tuple(g[0] in axes for g in groups)
+
+    def regroup(v):
+        return View(extents, tuple(v.strides[g[-1]] for g in groups), v.offset)
+
+    memo = {}
+    new_stores = [Store(s.buffer, regroup(s.view),
+                        transform(s.node, regroup, extents, into_reduce=True, memo=memo,
+                                  reduce_fn=lambda r, arg: Reduce(arg, r.dims, r.keepdim,
+                                                                  extents, r.dtype)))
+                  for s in stores]
+    if not any(reduced):
+        strategy = "map"
+    elif all(reduced[reduced.index(True):]):
+        strategy = "register"
+    else:
+        strategy = "scratch"
+    nest = LoopNest(extents, reduced, new_stores, strategy)
+    if strategy == "scratch":
+        out_extents = tuple(e for e, r in zip(extents, reduced) if not r)
+        for s in new_stores:
+            for r in reductions(s.node):
+                if id(r) not in nest.scratch:
+                    buf = Buffer(f"acc{len(sched.temps)}", out_extents,
+                                 accumulator_dtype(r.dtype), "temp")
+                    sched.temps.append(buf)
+                    nest.scratch[id(r)] = buf
+    k.nest = nest
+    return True
+
+
+def scratch_view(nest: LoopNest) -> View:
+    """The accumulator layout over the loop levels: dense over the kept levels, 0 on summed."""
+    kept = tuple(e for e, r in zip(nest.extents, nest.reduced) if not r)
+    it = iter(contiguous_strides(kept))
+    return View(nest.extents, tuple(0 if r else next(it) for r in nest.reduced))
