@@ -82,7 +82,7 @@ def run_dump(args, out=sys.stdout) -> None:
     print(stages[args.stage], file=out)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracegrad", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="compile a small loss, print its IR, result and gradients")
@@ -94,7 +94,11 @@ def main(argv=None) -> int:
     dump.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     dump.add_argument("--no-grad", action="store_true",
                       help="inputs don't require grad (no adjoint)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "demo":
         run_demo()
     else:
