@@ -7,6 +7,9 @@ come from the same VJP rules.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import dataclass
+
 import numpy as np
 
 from .ir import Eqn, Function, Literal, Var, evaluate, vjp
@@ -120,65 +123,115 @@ def topological_nodes(root: Node) -> list[Node]:
     return order
 
 
-def graph_function(root: Node, out_index: int):
-    """The recorded graph under `root` as an IR Function.
-
-    Returns (function, leaves, values): the leaf tensors that require grad become the first
-    parameters (in first-use order), constants the remaining ones; `values` maps id(Var) to the
-    saved array available for it.
-    """
+def walk_graph(root: Node, out_index: int):
+    """The nodes under `root`, the leaves that require grad (first-use order), and the graph's
+    structural signature: equal signatures have the same adjoint."""
     nodes = topological_nodes(root)
-    var_of: dict[tuple, Var] = {}
-    leaves, leaf_params, const_params = [], {}, []
-    values: dict[int, np.ndarray] = {}
-    eqns = []
-    for node in nodes:
+    index = {id(n): i for i, n in enumerate(nodes)}
+    leaves, leaf_index, entries = [], {}, []
+    for n in nodes:
+        edges = []
+        for e in n.edges:
+            if e[0] == "node":
+                edges.append(("node", index[id(e[1])], e[2]))
+            elif e[0] == "leaf":
+                k = leaf_index.get(id(e[1]))
+                if k is None:
+                    k = leaf_index[id(e[1])] = len(leaves)
+                    leaves.append(e[1])
+                edges.append(("leaf", k, e[1].type))
+            else:
+                edges.append(e)
+        entries.append((n.op, tuple(n.attrs.items()), tuple(edges)))
+    return nodes, leaves, (tuple(entries), out_index)
+
+
+@dataclass
+class BackwardPlan:
+    """The adjoint of one graph structure and where each of its residuals is saved."""
+
+    adjoint: object
+    sources: list   # per residual: places to read it ("leaf", k) | ("out"|"saved", node, i)
+
+
+def graph_function(signature, out_types) -> tuple[Function, dict]:
+    """Build the IR Function of a graph signature (see `walk_graph`), and for each Var the
+    places its value is saved. `out_types[i]` are node i's result types."""
+    entries, out_index = signature
+    var_of, sources, const_params, eqns = {}, {}, [], []
+    leaf_vars = {}
+    for i, (op, attrs, edges) in enumerate(entries):
         atoms = []
-        for j, e in enumerate(node.edges):
-            kind = e[0]
-            if kind == "lit":
+        for j, e in enumerate(edges):
+            if e[0] == "lit":
                 atoms.append(e[1])
                 continue
-            if kind == "node":
-                v = var_of[(id(e[1]), e[2])]
-            elif kind == "leaf":
-                v = leaf_params.get(id(e[1]))
+            if e[0] == "node":
+                v = var_of[(e[1], e[2])]
+            elif e[0] == "leaf":
+                v = leaf_vars.get(e[1])
                 if v is None:
-                    v = leaf_params[id(e[1])] = Var(e[1].type, f"leaf{len(leaves)}")
-                    leaves.append(e[1])
-                    values[id(v)] = e[1]._data
+                    v = leaf_vars[e[1]] = Var(e[2], f"leaf{e[1]}")
+                    sources[id(v)] = [("leaf", e[1])]
             else:
                 v = Var(e[1], "const")
                 const_params.append(v)
-            if node.saved is not None:
-                values.setdefault(id(v), node.saved[j])
+                sources[id(v)] = []
+            sources[id(v)].append(("saved", i, j))
             atoms.append(v)
-        outs = [Var(t) for t in node.out_types]
-        for i, v in enumerate(outs):
-            var_of[(id(node), i)] = v
-            if node.outputs is not None:
-                values[id(v)] = node.outputs[i]
-        eqns.append(Eqn(node.op, atoms, outs, node.attrs))
-    params = [leaf_params[id(t)] for t in leaves] + const_params
-    fn = Function("backward_graph", params, eqns, [var_of[(id(root), out_index)]])
-    return fn, nodes, leaves, values
+        outs = [Var(t) for t in out_types[i]]
+        for o, v in enumerate(outs):
+            var_of[(i, o)] = v
+            sources[id(v)] = [("out", i, o)]
+        eqns.append(Eqn(op, atoms, outs, dict(attrs)))
+    params = [leaf_vars[k] for k in range(len(leaf_vars))] + const_params
+    root = var_of[(len(entries) - 1, out_index)]
+    return Function("backward_graph", params, eqns, [root]), sources
+
+
+_plans: OrderedDict = OrderedDict()
+PLAN_CACHE_SIZE = 256
+PLAN_CACHE_MAX_NODES = 5000  # very long graphs are dominated by evaluation, not planning
+
+
+def backward_plan(signature, nodes, n_leaves: int) -> BackwardPlan:
+    plan = _plans.get(signature)
+    if plan is not None:
+        _plans.move_to_end(signature)
+        return plan
+    fn, sources = graph_function(signature, [n.out_types for n in nodes])
+    adjoint = vjp(fn, range(n_leaves))
+    plan = BackwardPlan(adjoint, [sources[id(v)] for v in adjoint.residuals])
+    if len(nodes) <= PLAN_CACHE_MAX_NODES:
+        _plans[signature] = plan
+        if len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    return plan
+
+
+def _saved_value(places, nodes, leaves) -> np.ndarray:
+    for place in places:
+        if place[0] == "leaf":
+            return leaves[place[1]]._data
+        node = nodes[place[1]]
+        arrays = node.outputs if place[0] == "out" else node.saved
+        if arrays is not None:
+            return arrays[place[2]]
+    raise RuntimeError(BACKWARD_TWICE)
 
 
 def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph: bool):
     """Compute the gradients of the leaves under `root`; returns [(leaf, grad_array)]."""
-    fn, nodes, leaves, values = graph_function(root, out_index)
-    adjoint = vjp(fn, range(len(leaves)))
-    if any(nodes[i].freed for i in adjoint.saved_by):
+    nodes, leaves, signature = walk_graph(root, out_index)
+    plan = backward_plan(signature, nodes, len(leaves))
+    if any(nodes[i].freed for i in plan.adjoint.saved_by):
         raise RuntimeError(BACKWARD_TWICE)
-    try:
-        residuals = [values[id(v)] for v in adjoint.residuals]
-    except KeyError:
-        raise RuntimeError(BACKWARD_TWICE) from None
-    grads = evaluate(adjoint.fn, residuals + [gradient])
+    residuals = [_saved_value(places, nodes, leaves) for places in plan.sources]
+    grads = evaluate(plan.adjoint.fn, residuals + [gradient])
     if not retain_graph:
         for node in nodes:
             node.free()
-    return [(leaves[i], g) for i, g in zip(adjoint.wrt, grads)]
+    return [(leaves[i], g) for i, g in zip(plan.adjoint.wrt, grads)]
 
 
 def check_gradient(output_type, gradient: np.ndarray | None, numel: int) -> None:
