@@ -359,7 +359,8 @@ def _eager_apply(op, inputs, attrs):
     """Evaluate `op` on concrete operands and record a Node if a gradient will be wanted."""
     arrays = [a._data if isinstance(a, Tensor) else literal_value(a) for a in inputs]
     out_types = op.infer_types([a.type for a in inputs], attrs)
-    outs = run_op(op, arrays, attrs, out_types)
+    with np.errstate(all="ignore"):
+        outs = run_op(op, arrays, attrs, out_types)
     record = (op.differentiable and is_grad_enabled()
               and any(isinstance(a, Tensor) and a._requires_grad for a in inputs))
     node = None

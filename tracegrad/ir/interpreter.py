@@ -8,9 +8,11 @@ from .op import Op
 
 
 def run_op(op: Op, args: list, attrs: dict, out_types) -> list[np.ndarray]:
-    """Evaluate one op on numpy arrays/scalars, returning arrays of exactly the inferred types."""
-    with np.errstate(all="ignore"):  # IEEE results (inf, nan) as PyTorch gives them, no warnings
-        out = op.impl(*args, **attrs)
+    """Evaluate one op on numpy arrays/scalars, returning arrays of exactly the inferred types.
+
+    Call it under `np.errstate(all="ignore")`: IEEE results (inf, nan) are what PyTorch gives,
+    without warnings."""
+    out = op.impl(*args, **attrs)
     outs = out if isinstance(out, tuple) else (out,)
     result = []
     for o, t in zip(outs, out_types):
@@ -44,6 +46,13 @@ def evaluate(fn: Function, args) -> list[np.ndarray]:
             if isinstance(a, Var):
                 last_use[id(a)] = i
     keep = {id(r) for r in fn.results}
+    with np.errstate(all="ignore"):
+        _run_eqns(fn, env, last_use, keep)
+    return [env[id(r)] if isinstance(r, Var) else np.asarray(literal_value(r))
+            for r in fn.results]
+
+
+def _run_eqns(fn: Function, env: dict, last_use: dict, keep: set) -> None:
     for i, eqn in enumerate(fn.eqns):
         vals = [env[id(a)] if isinstance(a, Var) else literal_value(a) for a in eqn.inputs]
         outs = run_op(eqn.op, vals, eqn.attrs, [v.type for v in eqn.outputs])
@@ -52,5 +61,3 @@ def evaluate(fn: Function, args) -> list[np.ndarray]:
         for a in eqn.inputs:
             if isinstance(a, Var) and last_use.get(id(a)) == i and id(a) not in keep:
                 env.pop(id(a), None)
-    return [env[id(r)] if isinstance(r, Var) else np.asarray(literal_value(r))
-            for r in fn.results]

@@ -22,11 +22,7 @@ def _identity(eqn: Eqn):
             return ins[0]
         if _is_lit(ins[0], 1) and same(ins[1]):
             return ins[1]
-    elif op == "add":
-        if _is_lit(ins[1], 0) and same(ins[0]):
-            return ins[0]
-        if _is_lit(ins[0], 0) and same(ins[1]):
-            return ins[1]
+    # `x + 0.0` is not folded: it turns -0.0 into +0.0.
     elif op == "pow":
         if _is_lit(ins[1], 1) and same(ins[0]):
             return ins[0]

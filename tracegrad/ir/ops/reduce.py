@@ -16,6 +16,8 @@ def _reduced_shape(shape, dims, keepdim):
 
 
 def _check_dims(x, dims):
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims} has a dimension listed more than once")
     for d in dims:
         if not 0 <= d < max(x.ndim, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of "
