@@ -1,4 +1,4 @@
-"""The PyTorch autograd tutorial (/work/shared/autograd-tutorial.txt) with `import tracegrad as torch`.
+"""The PyTorch autograd tutorial (../shared/autograd-tutorial.txt beside the project) with `import tracegrad as torch`.
 
 The first part replays the tutorial step by step in-process, checking every value and repr (with
 inputs chosen so that even the tutorial's random cells print exactly what the tutorial shows).
@@ -19,7 +19,7 @@ import pytest
 
 import tracegrad as torch
 
-TUTORIAL = Path("/work/shared/autograd-tutorial.txt")
+TUTORIAL = Path(__file__).resolve().parents[2] / "shared" / "autograd-tutorial.txt"
 
 
 @pytest.fixture(autouse=True)
