@@ -554,3 +554,17 @@ def test_backward_matches_closed_form_for_tutorial_function():
     out.backward()
     assert x.grad.tolist() == [[4.5, 4.5], [4.5, 4.5]]
     assert out.item() == 27.0
+
+
+def test_gradients_own_their_memory():
+    # x + y gives both leaves the same cotangent, and reshape's adjoint is a view of the
+    # incoming gradient: each .grad must still be a separate array.
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (x + y).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    z = leaf(np.ones((2, 3)))
+    g = torch.ones(6)
+    z.reshape(6).backward(g)
+    assert not np.shares_memory(z.grad.numpy(), g.numpy())
+    g.numpy()[:] = 5.0
+    np.testing.assert_array_equal(z.grad.numpy(), np.ones((2, 3)))

@@ -221,7 +221,8 @@ def _saved_value(places, nodes, leaves) -> np.ndarray:
 
 
 def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph: bool):
-    """Compute the gradients of the leaves under `root`; returns [(leaf, grad_array)]."""
+    """Compute the gradients of the leaves under `root`; returns [(leaf, grad_array)], each
+    array owned by no one else."""
     nodes, leaves, signature = walk_graph(root, out_index)
     plan = backward_plan(signature, nodes, len(leaves))
     if any(nodes[i].freed for i in plan.adjoint.saved_by):
@@ -231,7 +232,21 @@ def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph:
     if not retain_graph:
         for node in nodes:
             node.free()
+    grads = _private(grads, residuals + [gradient])
     return [(leaves[i], g) for i, g in zip(plan.adjoint.wrt, grads)]
+
+
+def _private(arrays, inputs) -> list:
+    """Copy the arrays that alias an input, a view, or another result, so every leaf's `.grad`
+    owns its memory; fresh results (the common case) are passed through without a copy."""
+    seen = {id(a) for a in inputs}
+    out = []
+    for a in arrays:
+        if id(a) in seen or not a.flags.owndata or not a.flags.writeable:
+            a = a.copy()
+        seen.add(id(a))
+        out.append(a)
+    return out
 
 
 def check_gradient(output_type, gradient: np.ndarray | None, numel: int) -> None:

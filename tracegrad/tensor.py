@@ -175,15 +175,16 @@ class Tensor(Value):
             autograd.check_gradient(self.type, None, self.numel())
             g = np.ones(self._data.shape, dtype=self.dtype.np)
         if self.grad_fn is None:
-            pairs = [(self, g)]
+            pairs = [(self, g.copy() if gradient is not None else g)]
         else:
             pairs = autograd.run_backward(self.grad_fn, self._out_index, g, bool(retain_graph))
         for leaf, grad in pairs:
             leaf._accumulate(grad)
 
     def _accumulate(self, grad: np.ndarray) -> None:
+        """Add a gradient the caller no longer uses (it may become `.grad` without a copy)."""
         if self._grad is None:
-            self._grad = Tensor._make(np.array(grad, dtype=self.dtype.np, copy=True))
+            self._grad = Tensor._make(grad)
         else:
             self._grad = Tensor._make(self._grad._data + grad)
 
