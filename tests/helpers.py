@@ -33,6 +33,18 @@ def _leaf(value, requires_grad: bool):
     return t
 
 
+def central_difference(value, arrays, i: int, eps: float) -> np.ndarray:
+    """d value(arrays) / d arrays[i], one element at a time, by central differences."""
+    numeric = np.zeros(arrays[i].shape)
+    flat = numeric.reshape(-1)
+    for j in range(arrays[i].size):
+        plus, minus = [x.copy() for x in arrays], [x.copy() for x in arrays]
+        plus[i].reshape(-1)[j] += eps
+        minus[i].reshape(-1)[j] -= eps
+        flat[j] = (value(plus) - value(minus)) / (2 * eps)
+    return numeric
+
+
 def gradcheck(fn, *inputs, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
               seed: int = 0):
     """Check the gradients `backward()` gives for `fn(*inputs)` against central differences.
@@ -64,7 +76,7 @@ def gradcheck(fn, *inputs, eps: float = EPS, atol: float = ATOL, rtol: float = R
         out.backward(tracegrad.tensor(v.astype(out_np.dtype)))
     v = v.astype(np.float64)
 
-    def scalar(*vals) -> float:
+    def scalar(vals) -> float:
         with tracegrad.no_grad():
             o = fn(*[_leaf(a, False) for a in vals])
         return float(np.sum(v * o.numpy().astype(np.float64)))
@@ -78,13 +90,7 @@ def gradcheck(fn, *inputs, eps: float = EPS, atol: float = ATOL, rtol: float = R
         assert g.dtype is tracegrad.float64, f"input {i}: grad dtype {g.dtype}"
         assert tuple(g.shape) == a.shape, f"input {i}: grad shape {tuple(g.shape)} != {a.shape}"
         got = g.numpy()
-        numeric = np.zeros(a.shape)
-        flat = numeric.reshape(-1)
-        for j in range(a.size):
-            plus, minus = [x.copy() for x in arrays], [x.copy() for x in arrays]
-            plus[i].reshape(-1)[j] += eps
-            minus[i].reshape(-1)[j] -= eps
-            flat[j] = (scalar(*plus) - scalar(*minus)) / (2 * eps)
+        numeric = central_difference(scalar, arrays, i, eps)
         np.testing.assert_allclose(got, numeric, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i} (shape {a.shape})")
         analytic.append(got)
@@ -153,31 +159,16 @@ def second_order_check(fn, *xs, eps: float = EPS, atol: float = ATOL, rtol: floa
 
     # first order: g(x, c) itself against finite differences of <c, f(x)>
     first = evaluate(gfn, xs + [c])
-    for i, x in enumerate(xs):
-        numeric = np.zeros(x.shape)
-        for j in range(x.size):
-            p = [a.copy() for a in xs]
-            m = [a.copy() for a in xs]
-            p[i].reshape(-1)[j] += eps
-            m[i].reshape(-1)[j] -= eps
-            fp, = evaluate(fwd, p)
-            fm, = evaluate(fwd, m)
-            numeric.reshape(-1)[j] = (np.sum(c * fp) - np.sum(c * fm)) / (2 * eps)
+    for i in range(n):
+        numeric = central_difference(lambda v: np.sum(c * evaluate(fwd, v)[0]), xs, i, eps)
         np.testing.assert_allclose(first[i], numeric, rtol=rtol, atol=atol,
                                    err_msg=f"first-order gradient of input {i}")
 
     # second order: vjp of the gradient function with cotangents u
     second = eval_with_vjp(gfn, xs + [c], us, list(range(n)))
     for i, x in enumerate(xs):
-        numeric = np.zeros(x.shape)
-        for j in range(x.size):
-            p = [a.copy() for a in xs]
-            m = [a.copy() for a in xs]
-            p[i].reshape(-1)[j] += eps
-            m[i].reshape(-1)[j] -= eps
-            gp = evaluate(gfn, p + [c])
-            gm = evaluate(gfn, m + [c])
-            numeric.reshape(-1)[j] = sum(np.sum(u * (a - b)) for u, a, b in zip(us, gp, gm)) / (2 * eps)
+        numeric = central_difference(
+            lambda v: sum(np.sum(u * g) for u, g in zip(us, evaluate(gfn, v + [c]))), xs, i, eps)
         got = np.zeros(x.shape) if second[i] is None else second[i]
         np.testing.assert_allclose(got, numeric, rtol=rtol, atol=atol,
                                    err_msg=f"second-order gradient of input {i}")

@@ -6,6 +6,7 @@ composites); equations no result depends on are dropped so they never reach the 
 from __future__ import annotations
 
 from ..ir import Builder, Function, Literal, Sym, Var
+from ..ir.simplify import dead_code_elimination
 from .errors import UnsupportedError
 
 LOWERABLE = ("elementwise", "source", "reduce", "matmul", "layout")
@@ -58,17 +59,6 @@ def _expand_once(fn: Function) -> Function:
             for v, new in zip(eqn.outputs, b.emit_vars(eqn.op, ins, eqn.attrs)):
                 env[id(v)] = new
     return Function(fn.name, params, b.eqns, [atom(r) for r in fn.results])
-
-
-def dead_code_elimination(fn: Function) -> Function:
-    live = {id(r) for r in fn.results if isinstance(r, Var)}
-    kept = []
-    for eqn in reversed(fn.eqns):
-        if any(id(v) in live for v in eqn.outputs):
-            kept.append(eqn)
-            live.update(id(a) for a in eqn.inputs if isinstance(a, Var))
-    kept.reverse()
-    return Function(fn.name, list(fn.params), kept, list(fn.results))
 
 
 def decompose(fn: Function) -> Function:
