@@ -259,3 +259,11 @@ def test_disable_switch(monkeypatch):
 def test_non_tensor_output_is_an_error():
     with pytest.raises(TypeError, match="must return a Tensor"):
         tg.compile(lambda x: 3)(tg.ones(2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_compiled_input_from_eager_graph(backend):
+    f = tg.compile(lambda a: (a * a).sum(), backend=backend)
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    f(x * 3).backward()                      # d/dx sum((3x)^2) = 18x
+    np.testing.assert_array_equal(x.grad.numpy(), [18.0, 36.0])
