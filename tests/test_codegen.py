@@ -533,3 +533,11 @@ def test_literal_and_unused_parameter_results():
     assert_matches(got, evaluate(fn, args))
     got[0][...] = 7   # fresh each call
     assert prog(*args)[0] == 2.5
+
+
+def test_distinct_literals_in_one_equation_stay_distinct():
+    # Regression: literal operands become fresh nodes; a memo keyed by id() once handed the
+    # first literal back for the second.
+    x = np.array([1.0, -1.0, 0.5], np.float32)
+    check(lambda x: ops.where(x > 0, 1.5, 0.0), x)
+    check(lambda x: ops.where(x > 0, -2.0, 7.0) * 3.0 + ops.where(x < 1, 0.25, 9.0), x)

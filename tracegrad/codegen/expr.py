@@ -187,7 +187,8 @@ def transform(root: Node, view_fn: Callable[[View], View | None], shape,
 
     Reduce nodes are handed to `reduce_fn` with their rewritten argument when `into_reduce`
     (the argument lives in the same index space), else with None (it does not). Pass the same
-    `memo` to rewrite several roots that share nodes."""
+    `memo` to rewrite several roots that share nodes; it is keyed by id(), so those roots must
+    stay alive while it is in use."""
     shape = tuple(shape)
     memo = {} if memo is None else memo
     for node in walk(root, into_reduce):

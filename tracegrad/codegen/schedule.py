@@ -238,9 +238,11 @@ class _Scheduler:
                 self.materialize(a)
             else:
                 sig = n.rsig
-        args, memo = [], {}   # one memo: an operand used twice is broadcast (and computed) once
-        for a in atoms:
-            n = self.node(a)
+        # One memo, so an operand used twice is broadcast (and computed) once. It is keyed by
+        # id(): `nodes` keeps every root alive (literals get fresh Const nodes) while it is used.
+        nodes = [self.node(a) for a in atoms]
+        args, memo = [], {}
+        for n in nodes:
             if n.shape != v.shape:
                 n = transform(n, lambda view: view.broadcast_to(v.shape), v.shape, memo=memo)
             args.append(n)
