@@ -13,8 +13,8 @@ import os
 from . import autograd
 from .grad_mode import is_grad_enabled
 from .ir import Function, Op, Var, evaluate, simplify, vjp
-from .tensor import Tensor, edge_of
-from .tracing import Trace, current_trace
+from .tensor import Tensor, current_trace, edge_of
+from .tracing import Trace
 
 
 class InterpretedProgram:
@@ -39,11 +39,14 @@ def _backend(name: str):
 class Specialization:
     """Everything compiled for one input signature."""
 
-    def __init__(self, name, forward: Function, captured, out_requires, backend, wrt):
+    def __init__(self, name, forward: Function, captured, out_requires, multiple: bool,
+                 bindings: list, backend: str, wrt: list):
         self.forward = forward
         self.captured = captured
         self.captured_sig = [_tensor_sig(t) for t in captured]
+        self.bindings = bindings
         self.out_requires = out_requires
+        self.multiple = multiple
         self.n_out = len(forward.results)
         self.adjoint = None
         compile_fn = _backend(backend)
@@ -87,7 +90,10 @@ class Specialization:
                   vjp=rule, grad_fn="CompiledFunctionBackward")
 
     def guards_hold(self) -> bool:
-        return [_tensor_sig(t) for t in self.captured] == self.captured_sig
+        """Captured tensors kept their types, and the names the function reads them through
+        (globals, closure cells) still refer to the same tensors."""
+        return ([_tensor_sig(t) for t in self.captured] == self.captured_sig
+                and all(_binding(holder, name) is value for holder, name, value in self.bindings))
 
     def run(self, tensors):
         inputs = list(tensors) + self.captured
@@ -102,6 +108,34 @@ class Specialization:
         return [Tensor._make(o, requires_grad=bool(node and req), grad_fn=node if req else None,
                              out_index=i)
                 for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires))]
+
+
+def _tensor_bindings(fn) -> list:
+    """(namespace, name, tensor) for the globals and closure cells of `fn` holding tensors;
+    rebinding one of them must retrace. Tensors reached through other objects (attributes,
+    containers) are read afresh on every call but a rebinding there is not detected."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    found = [(fn.__globals__, name, fn.__globals__[name]) for name in code.co_names
+             if isinstance(fn.__globals__.get(name), Tensor)]
+    for cell in fn.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, Tensor):
+            found.append((cell, None, value))
+    return found
+
+
+def _binding(holder, name):
+    if name is None:
+        try:
+            return holder.cell_contents
+        except ValueError:
+            return None
+    return holder.get(name)
 
 
 def _tensor_sig(t: Tensor):
@@ -152,13 +186,13 @@ class CompiledFunction:
         return forward, trace.captured, [o.requires_grad for o in outs], isinstance(out, (tuple, list))
 
     def _specialize(self, args):
+        bindings = _tensor_bindings(self.fn)
         forward, captured, out_requires, multiple = self.trace(*args)
         inputs = [a for a in args if isinstance(a, Tensor)] + captured
         wrt = [i for i, t in enumerate(inputs) if t.requires_grad] \
             if is_grad_enabled() and any(out_requires) else []
-        spec = Specialization(self.name, forward, captured, out_requires, self.backend, wrt)
-        spec.multiple = multiple
-        return spec
+        return Specialization(self.name, forward, captured, out_requires, multiple, bindings,
+                              self.backend, wrt)
 
     def __call__(self, *args):
         if current_trace() is not None or os.environ.get("TRACEGRAD_DISABLE_COMPILE") == "1":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ir.types import DType, bool_, float32, int64, scalar_dtype
-from .tensor import Tensor, _shape_arg
+from .tensor import Tensor, _shape_arg, current_trace
 
 _rng = np.random.default_rng()
 
@@ -45,6 +45,7 @@ def zeros_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = F
 def randn(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dtype = dtype or float32
+    _not_traced("randn")
     _float_only("randn", dtype)
     return _new(_rng.standard_normal(_shape_arg(size)).astype(dtype.np), requires_grad)
 
@@ -52,8 +53,15 @@ def randn(*size, dtype: DType | None = None, requires_grad: bool = False) -> Ten
 def rand(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
     dtype = dtype or float32
+    _not_traced("rand")
     _float_only("rand", dtype)
     return _new(_rng.random(_shape_arg(size)).astype(dtype.np), requires_grad)
+
+
+def _not_traced(name: str) -> None:
+    if current_trace() is not None:
+        raise RuntimeError(f"tracegrad.{name}() inside tracegrad.compile would give the same "
+                           f"numbers on every call; draw them outside and pass them as arguments")
 
 
 def _float_only(name: str, dtype: DType) -> None:

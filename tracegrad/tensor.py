@@ -7,6 +7,7 @@ dtypes and calls `Tensor._bind`: concrete tensors evaluate the op's numpy refere
 """
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -20,6 +21,18 @@ from .printing import tensor_repr
 from .size import Size
 
 _REQUIRES_GRAD_DTYPE = "only Tensors of floating point and complex dtype can require gradients"
+
+
+_tracing = threading.local()
+
+
+def current_trace():
+    """The `tracegrad.tracing.Trace` being recorded on this thread, or None."""
+    return getattr(_tracing, "trace", None)
+
+
+def set_current_trace(trace) -> None:
+    _tracing.trace = trace
 
 
 def _normalize_dims(dim, ndim: int) -> tuple:
@@ -72,8 +85,11 @@ class Tensor(Value):
         return 0 if self._trace is None else 5
 
     def _bind(self, op, inputs, attrs):
-        if self._trace is not None:
-            return self._trace.apply(op, inputs, attrs)
+        # While tracing, ops on concrete tensors are traced too: the function may close over
+        # tensors whose values change between calls, so nothing computed from them is baked in.
+        trace = self._trace or current_trace()
+        if trace is not None:
+            return trace.apply(op, inputs, attrs)
         return _eager_apply(op, inputs, attrs)
 
     # ---- type and metadata ---------------------------------------------------------------------
@@ -190,8 +206,9 @@ class Tensor(Value):
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, cut from the graph."""
-        if self._trace is not None:
-            return self._trace.detach(self)
+        trace = self._trace or current_trace()
+        if trace is not None:
+            return trace.detach(self)
         return Tensor._make(self._data)
 
     def detach_(self) -> "Tensor":
@@ -210,8 +227,9 @@ class Tensor(Value):
 
     # ---- conversion to Python / numpy ----------------------------------------------------------
     def _concrete(self, what: str) -> np.ndarray:
-        if self._data is None:
-            self._trace.concretization_error(what)
+        trace = self._trace or current_trace()
+        if trace is not None:  # even a concrete tensor's value would be baked into the trace
+            trace.concretization_error(what)
         return self._data
 
     def item(self):

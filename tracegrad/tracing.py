@@ -3,22 +3,16 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 from .grad_mode import is_grad_enabled
 from .ir import Builder, Literal, Var, ops
-from .tensor import Tensor
+from .tensor import Tensor, current_trace, set_current_trace
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_active = threading.local()
 
 
 class ConcretizationError(RuntimeError):
     """A traced function asked for the value of a traced tensor (bool(), .item(), ...)."""
-
-
-def current_trace() -> "Trace | None":
-    return getattr(_active, "trace", None)
 
 
 def _user_frame() -> str:
@@ -69,8 +63,13 @@ class Trace:
     def apply(self, op, inputs, attrs):
         atoms = [a if isinstance(a, Literal) else self._lift(a) for a in inputs]
         outs = self.builder.emit_vars(op, atoms, attrs)
-        requires = (op.differentiable and is_grad_enabled() and any(
-            isinstance(a, Tensor) and a._requires_grad for a in inputs))
+        differentiable = op.differentiable and any(
+            isinstance(a, Tensor) and a._requires_grad for a in inputs)
+        requires = differentiable and is_grad_enabled()
+        if differentiable and not requires:
+            # Computed under no_grad: the adjoint must not flow through it either.
+            outs = [self.builder.emit_vars(ops.stop_gradient, [v], {})[0]
+                    if v.dtype.is_floating_point else v for v in outs]
         results = [Tensor._make(None, requires_grad=requires and v.dtype.is_floating_point,
                                 trace=self, var=v) for v in outs]
         return results[0] if len(results) == 1 else tuple(results)
@@ -87,11 +86,11 @@ class Trace:
 
     def __enter__(self):
         self._prev = current_trace()
-        _active.trace = self
+        set_current_trace(self)
         return self
 
     def __exit__(self, *exc):
-        _active.trace = self._prev
+        set_current_trace(self._prev)
         return False
 
     def params(self) -> list[Var]:
