@@ -541,3 +541,13 @@ def test_distinct_literals_in_one_equation_stay_distinct():
     x = np.array([1.0, -1.0, 0.5], np.float32)
     check(lambda x: ops.where(x > 0, 1.5, 0.0), x)
     check(lambda x: ops.where(x > 0, -2.0, 7.0) * 3.0 + ops.where(x < 1, 0.25, 9.0), x)
+
+
+def test_empty_tensors_and_temporaries():
+    # Size-0 intermediates need no arena; every kernel over them runs zero iterations.
+    x, w, b = np.zeros((0, 3), np.float32), np.ones((3, 2), np.float32), np.ones(2, np.float32)
+    check(lambda x, w, b: ops.reduce_sum(ops.matmul(x, w) + b, dims=(0, 1), keepdim=False),
+          x, w, b)
+    check(lambda a, c: ops.exp(ops.matmul(a, c)), np.ones((2, 0), np.float32),
+          np.ones((0, 3), np.float32))
+    check(lambda x: ops.mean(x * 2.0, dims=(0,), keepdim=False), np.zeros((0, 3), np.float32))

@@ -359,7 +359,9 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
         base[id(buf)] = data(next(args))
     arena = data(next(args)) if sched.arena_bytes else None
     for buf in sched.temps:
-        base[id(buf)] = b.gep(arena, [_i64(buf.offset)], inbounds=True)
+        # Without an arena every temporary is empty (size 0): its loops never touch it.
+        base[id(buf)] = (b.gep(arena, [_i64(buf.offset)], inbounds=True) if arena is not None
+                         else ir.Constant(I8P, None))
     for kfn, buffers in calls:
         b.call(kfn, [b.bitcast(base[id(buf)], memory_type(buf.dtype).as_pointer())
                      for buf in buffers])

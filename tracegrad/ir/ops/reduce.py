@@ -63,7 +63,8 @@ reduce_sum = defop(
 mean = defop(
     "mean", kind="composite",
     infer=lambda x, dims, keepdim: _float_reduce_type("mean", x, dims, keepdim),
-    impl=lambda x, dims, keepdim: np.asarray(np.mean(x, axis=dims, keepdims=keepdim)),
+    impl=lambda x, dims, keepdim: np.asarray(
+        np.sum(x, axis=dims, keepdims=keepdim) / x.dtype.type(_count(x, dims))),
     vjp=lambda ct, out, x, dims, keepdim: (
         _expand_back(ct, x, dims, keepdim) / float(_count(x, dims))),
     decompose=lambda x, dims, keepdim: (
