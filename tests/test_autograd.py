@@ -568,3 +568,12 @@ def test_gradients_own_their_memory():
     assert not np.shares_memory(z.grad.numpy(), g.numpy())
     g.numpy()[:] = 5.0
     np.testing.assert_array_equal(z.grad.numpy(), np.ones((2, 3)))
+
+
+def test_grad_accumulates_in_place():
+    x = leaf([1.0, 2.0])
+    (x * 2).sum().backward()
+    g = x.grad
+    (x * 3).sum().backward()
+    assert g is x.grad
+    np.testing.assert_array_equal(g.numpy(), [5.0, 5.0])

@@ -320,3 +320,24 @@ def test_values_of_captured_tensors_cannot_steer_tracing():
         tg.compile(lambda x: x * float(w.sum()))(tg.ones(2))
     with pytest.raises(RuntimeError, match="randn.*inside tracegrad.compile"):
         tg.compile(lambda x: x + tg.randn(2))(tg.ones(2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_power_with_negative_exponents_matches_pytorch(backend):
+    # numpy raises here; PyTorch (and tracegrad, eager and compiled) truncate 1 / x**n.
+    a, b = tg.tensor([2, -1, 1, -1, 3, 0]), tg.tensor([-1, -3, -5, -2, 2, 0])
+    expected = [0, -1, 1, 1, 9, 1]
+    assert (a ** b).tolist() == expected
+    assert tg.compile(lambda x, y: x ** y, backend=backend)(a, b).tolist() == expected
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sign_of_zero_survives_simplification_and_signatures(backend):
+    fn = lambda x: (x * 0.0, x * -0.0, x - (-0.0), x - 0.0)  # noqa: E731
+    x = tg.tensor([1.0, -0.0])
+    eager = [np.signbit(t.numpy()).tolist() for t in fn(x)]
+    assert eager == [[False, True], [True, False], [False, False], [False, True]]
+    assert [np.signbit(t.numpy()).tolist() for t in tg.compile(fn, backend=backend)(x)] == eager
+    g = tg.compile(lambda x, k: x * k, backend=backend)
+    assert not np.signbit(g(tg.ones(1), 0.0).numpy()).any()
+    assert np.signbit(g(tg.ones(1), -0.0).numpy()).all() and g.trace_count == 2

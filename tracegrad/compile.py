@@ -165,7 +165,8 @@ class CompiledFunction:
                 except TypeError:
                     raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
                                     f"neither a Tensor nor hashable") from None
-                sig.append(("const", type(a).__name__, a))
+                # repr keeps -0.0 apart from 0.0, and makes NaN equal to itself
+                sig.append(("const", type(a).__name__, repr(a) if isinstance(a, float) else a))
         return (tuple(sig), is_grad_enabled())
 
     def trace(self, *args):

@@ -201,6 +201,8 @@ class Tensor(Value):
         """Add a gradient the caller no longer uses (it may become `.grad` without a copy)."""
         if self._grad is None:
             self._grad = Tensor._make(grad)
+        elif self._grad._data.flags.writeable:
+            self._grad._data += grad  # in place, so references to .grad see the sum (as PyTorch)
         else:
             self._grad = Tensor._make(self._grad._data + grad)
 

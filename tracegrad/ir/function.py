@@ -36,12 +36,25 @@ class Var:
         return f"Var({self.type})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Literal:
-    """A scalar constant operand, already of the computation's dtype."""
+    """A scalar constant operand, already of the computation's dtype.
+
+    Literals are equal when their dtype and printed value are: -0.0 differs from 0.0, and NaN
+    equals NaN, as structural comparison (hashing, CSE, caches) needs."""
 
     value: object
     dtype: DType
+
+    @property
+    def key(self) -> tuple:
+        return (self.dtype.name, repr(self.value))
+
+    def __eq__(self, other):
+        return isinstance(other, Literal) and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
 
     @property
     def type(self) -> TensorType:

@@ -1,11 +1,15 @@
 """IR simplification: algebraic identities, common-subexpression elimination, dead code."""
 from __future__ import annotations
 
+import math
+
 from .function import Eqn, Function, Literal, Var
 
 
 def _is_lit(a, value) -> bool:
-    return isinstance(a, Literal) and a.value == value
+    """`a` is the literal `value`, the sign of a zero included."""
+    return isinstance(a, Literal) and a.value == value and (
+        math.copysign(1.0, a.value) == math.copysign(1.0, value))
 
 
 def _identity(eqn: Eqn):
@@ -49,7 +53,7 @@ def simplify(fn: Function) -> Function:
         return subst.get(id(a), a) if isinstance(a, Var) else a
 
     def name_of(a):
-        return ("v", id(a)) if isinstance(a, Var) else ("l", a.dtype.name, a.value)
+        return ("v", id(a)) if isinstance(a, Var) else ("l",) + a.key
 
     seen: dict = {}
     eqns = []

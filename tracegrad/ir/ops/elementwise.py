@@ -134,13 +134,27 @@ def _pow_check(x, y):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
 
 
+def _pow_impl(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind not in "iub" or y.dtype.kind not in "iub":
+        return np.power(x, y)
+    # PyTorch's integer rule where numpy raises: x ** -n is 1/x**n truncated toward zero.
+    neg = y < 0
+    if not neg.any():
+        return np.power(x, y)
+    pos = np.power(x, np.where(neg, 0, y))
+    sign = np.where(y % 2 == 0, 1, -1)
+    at_neg = np.where(x == 1, 1, np.where(x == -1, sign, 0))
+    return np.where(neg, at_neg, pos)
+
+
 def _pow_name(inputs):
     if not isinstance(inputs[1], Value):
         return "PowBackward0"
     return "PowBackward1" if isinstance(inputs[0], Value) else "PowBackward2"
 
 
-pow = _binary("pow", np.power, _pow_vjp, lambda e, x, y: e.pow(x, y), check=_pow_check,
+pow = _binary("pow", _pow_impl, _pow_vjp, lambda e, x, y: e.pow(x, y), check=_pow_check,
               grad_fn=_pow_name, scalar_edges=False)
 
 # ---- comparisons (not differentiable) -------------------------------------------------------
