@@ -23,12 +23,11 @@ def main(steps: int = 200, lr: float = 0.05) -> None:
     params = [w1, b1, w2]
     for step in range(steps):
         value = loss(x, y, *params)
-        for p in params:
-            p.grad = None
         value.backward()
         with tg.no_grad():
             for p in params:
-                p.data = p - lr * p.grad
+                p -= lr * p.grad
+                p.grad.zero_()
         if step % 50 == 0 or step == steps - 1:
             print(f"step {step:3d}  loss {value.item():.5f}")
     print(f"compiled {loss.trace_count} time(s) for {steps} steps")

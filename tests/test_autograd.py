@@ -5,6 +5,7 @@ grad_fn names against an installed torch.
 """
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -577,3 +578,74 @@ def test_grad_accumulates_in_place():
     (x * 3).sum().backward()
     assert g is x.grad
     np.testing.assert_array_equal(g.numpy(), [5.0, 5.0])
+
+
+# ---- in-place ops -----------------------------------------------------------------------------
+
+def test_sgd_step_in_place_under_no_grad():
+    w = leaf([1.0, 2.0])
+    (w * w).sum().backward()
+    ref = w
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        w.grad.zero_()
+    assert w is ref and w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.detach().numpy(), [0.8, 1.6], rtol=1e-6)
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.6, 3.2], rtol=1e-6)
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises():
+    w = leaf([1.0])
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in "
+                                           "an in-place operation."):
+        w += 1
+
+
+def test_overwritten_saved_values_are_detected():
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    with torch.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "modified by an inplace operation: [torch.FloatTensor [2]], which is output 0 of "
+            "ExpBackward0, is at version 1; expected version 0 instead.")):
+        y.sum().backward()
+    x = leaf([1.0, 2.0])
+    y = x * x
+    with torch.no_grad():
+        x.add_(1)          # x was saved by MulBackward0
+    with pytest.raises(RuntimeError, match=re.escape(
+            "[torch.FloatTensor [2]] is at version 1; expected version 0 instead.")):
+        y.sum().backward()
+    x = leaf([1.0, 2.0])
+    y = x + 1              # AddBackward0 saves nothing: writing x afterwards is fine
+    with torch.no_grad():
+        x.add_(1)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+
+
+def test_in_place_writes_through_views_and_data():
+    b = torch.zeros(2, 3)
+    v = b.t()
+    v += 1
+    np.testing.assert_array_equal(b.numpy(), np.ones((2, 3)))
+    d = torch.ones(2)
+    d.data += 5
+    assert d.tolist() == [6.0, 6.0]
+
+
+def test_in_place_errors():
+    a = torch.ones(3, dtype=torch.int64)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
+                                           "output type Long"):
+        a += 1.5
+    with pytest.raises(RuntimeError, match=re.escape(
+            "output with shape [3] doesn't match the broadcast shape [2, 3]")):
+        torch.ones(3).add_(torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        torch.ones(3).expand(2, 3).mul_(2)
+    with pytest.raises(NotImplementedError, match="in-place add that must be recorded"):
+        torch.ones(2).add_(leaf([1.0, 2.0]))

@@ -341,3 +341,21 @@ def test_sign_of_zero_survives_simplification_and_signatures(backend):
     g = tg.compile(lambda x, k: x * k, backend=backend)
     assert not np.signbit(g(tg.ones(1), 0.0).numpy()).any()
     assert np.signbit(g(tg.ones(1), -0.0).numpy()).all() and g.trace_count == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_in_place_updates_of_captured_and_saved_tensors(backend):
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    f = tg.compile(lambda x: (x * w).sum(), backend=backend)
+    x = tg.tensor([3.0, 4.0], requires_grad=True)
+    assert f(x).item() == 11.0
+    with tg.no_grad():
+        w += 1                               # read afresh by the next call
+    out = f(x)
+    assert out.item() == 18.0
+    with tg.no_grad():
+        x.mul_(2)                            # x was saved for w's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+    with pytest.raises(NotImplementedError, match="inside tracegrad.compile"):
+        tg.compile(lambda a: a.add_(1), backend=backend)(tg.ones(2))

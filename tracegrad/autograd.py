@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import versions
 from .ir import Eqn, Function, Literal, Var, evaluate, vjp
 from .size import Size
 
@@ -31,7 +32,7 @@ class Node:
     """
 
     __slots__ = ("op", "attrs", "edges", "saved", "outputs", "out_types", "freed", "_name",
-                 "__weakref__")
+                 "saved_versions", "out_versions", "__weakref__")
     _classes: dict = {}
 
     @staticmethod
@@ -50,6 +51,8 @@ class Node:
         self.out_types = out_types
         self.freed = False
         self._name = name
+        self.saved_versions = versions.snapshot(saved)
+        self.out_versions = versions.snapshot(outputs)
 
     def name(self) -> str:
         return self._name
@@ -151,7 +154,7 @@ class BackwardPlan:
     """The adjoint of one graph structure and where each of its residuals is saved."""
 
     adjoint: object
-    sources: list   # per residual: places to read it ("leaf", k) | ("out"|"saved", node, i)
+    sources: list   # per residual: places it was saved, ("out"|"saved", node index, i)
 
 
 def graph_function(signature, out_types) -> tuple[Function, dict]:
@@ -172,7 +175,7 @@ def graph_function(signature, out_types) -> tuple[Function, dict]:
                 v = leaf_vars.get(e[1])
                 if v is None:
                     v = leaf_vars[e[1]] = Var(e[2], f"leaf{e[1]}")
-                    sources[id(v)] = [("leaf", e[1])]
+                    sources[id(v)] = []
             else:
                 v = Var(e[1], "const")
                 const_params.append(v)
@@ -209,14 +212,32 @@ def backward_plan(signature, nodes, n_leaves: int) -> BackwardPlan:
     return plan
 
 
-def _saved_value(places, nodes, leaves) -> np.ndarray:
-    for place in places:
-        if place[0] == "leaf":
-            return leaves[place[1]]._data
-        node = nodes[place[1]]
-        arrays = node.outputs if place[0] == "out" else node.saved
-        if arrays is not None:
-            return arrays[place[2]]
+_TENSOR_TYPES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+                 "int64": "torch.LongTensor", "bool": "torch.BoolTensor"}
+
+
+def _saved_value(places, nodes) -> np.ndarray:
+    """A residual's saved array, checked against in-place writes since it was saved."""
+    for kind, i, k in places:
+        node = nodes[i]
+        arrays = node.outputs if kind == "out" else node.saved
+        if arrays is None:
+            continue
+        value = arrays[k]
+        expected = node.out_versions if kind == "out" else node.saved_versions
+        expected = expected[k] if expected is not None else 0
+        current = versions.version(value)
+        if current != expected:
+            edge = ("node", node, k) if kind == "out" else node.edges[k]
+            source = f", which is output {edge[2]} of {edge[1].name()}," if edge[0] == "node" else ""
+            shape = ", ".join(map(str, value.shape))
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{_TENSOR_TYPES[value.dtype.name]} [{shape}]]{source} is at "
+                f"version {current}; expected version {expected} instead. Hint: the value was "
+                f"overwritten in place after the op that needs it for its gradient; use the "
+                f"out-of-place form or clone() it first.")
+        return value
     raise RuntimeError(BACKWARD_TWICE)
 
 
@@ -227,7 +248,7 @@ def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph:
     plan = backward_plan(signature, nodes, len(leaves))
     if any(nodes[i].freed for i in plan.adjoint.saved_by):
         raise RuntimeError(BACKWARD_TWICE)
-    residuals = [_saved_value(places, nodes, leaves) for places in plan.sources]
+    residuals = [_saved_value(places, nodes) for places in plan.sources]
     grads = evaluate(plan.adjoint.fn, residuals + [gradient])
     if not retain_graph:
         for node in nodes:

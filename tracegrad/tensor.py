@@ -12,8 +12,8 @@ import warnings
 
 import numpy as np
 
-from . import autograd
-from .grad_mode import is_grad_enabled
+from . import autograd, versions
+from .grad_mode import is_grad_enabled, no_grad
 from .ir import Literal, TensorType, Value, ops, run_op
 from .ir.interpreter import literal_value
 from .ir.types import DType, bool_, float32, float64, from_numpy_dtype, int64
@@ -206,6 +206,44 @@ class Tensor(Value):
         else:
             self._grad = Tensor._make(self._grad._data + grad)
 
+    # ---- in-place ops ----------------------------------------------------------------------------
+    def _write(self, op, other) -> "Tensor":
+        """`self = op(self, other)` into self's memory (shared with its views, `.data` and
+        `detach()`), bumping its version so saved values overwritten this way are detected."""
+        if self._trace is not None or current_trace() is not None:
+            raise NotImplementedError("in-place ops inside tracegrad.compile are not supported; "
+                                      "use the out-of-place form")
+        if is_grad_enabled() and (self._requires_grad or (
+                isinstance(other, Tensor) and other._requires_grad)):
+            if self.is_leaf and self._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            raise NotImplementedError(
+                f"in-place {op.name} that must be recorded for autograd is not supported yet; "
+                f"use the out-of-place form or wrap the update in tracegrad.no_grad()")
+        with no_grad():
+            result = op(self, other) if other is not None else op(self)
+        if result.dtype.category > self.dtype.category:
+            raise RuntimeError(f"result type {_SCALAR_NAMES[result.dtype.name]} can't be cast to "
+                               f"the desired output type {_SCALAR_NAMES[self.dtype.name]}")
+        if result.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                               f"shape {list(result.shape)}")
+        if not self._data.flags.writeable:
+            raise RuntimeError("unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location. Please clone() the "
+                               "tensor before performing the operation.")
+        np.copyto(self._data, result._data, casting="unsafe")
+        versions.bump(self._data)
+        return self
+
+    def add_(self, other): return self._write(ops.add, other)
+    def sub_(self, other): return self._write(ops.sub, other)
+    def mul_(self, other): return self._write(ops.mul, other)
+    def div_(self, other): return self._write(ops.div, other)
+    def zero_(self): return self._write(ops.zeros_like, None)
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, cut from the graph."""
         trace = self._trace or current_trace()
@@ -366,6 +404,9 @@ class Tensor(Value):
     def double(self): return self.to(float64)
     def long(self): return self.to(int64)
     def bool(self): return self.to(bool_)
+
+
+_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
 
 
 def _overload(out: Tensor, name: str) -> Tensor:
