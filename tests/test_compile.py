@@ -359,3 +359,15 @@ def test_in_place_updates_of_captured_and_saved_tensors(backend):
         out.backward()
     with pytest.raises(NotImplementedError, match="inside tracegrad.compile"):
         tg.compile(lambda a: a.add_(1), backend=backend)(tg.ones(2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_keyword_arguments(backend):
+    f = tg.compile(lambda x, w=None, scale=1.0: (x * w * scale).sum(), backend=backend)
+    x, w = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0], requires_grad=True)
+    assert f(x, w=w).item() == 11.0
+    assert f(x, scale=2.0, w=w).item() == 22.0
+    assert f(x, w=w, scale=2.0).item() == 22.0 and f.trace_count == 2
+    f(x, w=w).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+    assert "%w: f32[2]" in f.stages(x, w=w)["traced"]

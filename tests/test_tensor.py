@@ -5,6 +5,7 @@ Expected values, dtypes, reprs and error messages are PyTorch's (2.13).
 from __future__ import annotations
 
 import operator
+import re
 
 import numpy as np
 import pytest
@@ -676,3 +677,50 @@ def test_matmul_shape_error():
     with pytest.raises(RuntimeError) as info:
         torch.ones(2, 3) @ torch.ones(4, 5)
     assert str(info.value) == "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"
+
+
+# ---- argument checks and call forms matching PyTorch -------------------------------------------
+
+def test_empty_dim_list_reduces_everything():
+    x = torch.ones(2, 3, requires_grad=True)
+    assert x.sum(dim=()).item() == 6.0 and x.sum(dim=[]).grad_fn.name() == "SumBackward1"
+    assert x.mean(dim=()).shape == torch.Size([])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: torch.arange(1, 0), RuntimeError,
+     "upper bound and lower bound inconsistent with step sign"),
+    (lambda: bool(torch.ones(0)), RuntimeError, "Boolean value of Tensor with no values is ambiguous"),
+    (lambda: torch.ones(3).expand(-1, 3), RuntimeError,
+     "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0"),
+    (lambda: torch.ones(2, 3).permute(0, 5), IndexError,
+     "Dimension out of range (expected to be in range of [-2, 1], but got 5)"),
+    (lambda: torch.ones(2, 3).permute(0, 0), RuntimeError, "permute(): duplicate dims are not allowed."),
+    (lambda: torch.ones(2, 3).permute(0), RuntimeError, "input.dim() = 2 is not equal to len(dims) = 1"),
+    (lambda: torch.where(torch.ones(2), torch.ones(2), torch.ones(2)), RuntimeError,
+     "where expected condition to be a boolean tensor, but got a tensor with dtype Float"),
+])
+def test_argument_errors(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_t_and_transpose_of_low_rank_tensors_are_new_nodes():
+    v = torch.ones(3, requires_grad=True)
+    assert v.t().grad_fn.name() == "TBackward0"
+    assert v.transpose(0, 0).grad_fn.name() == "TransposeBackward0"
+    assert torch.tensor(1.0, requires_grad=True).t().grad_fn.name() == "TBackward0"
+
+
+def test_grad_mode_classes_decorate_without_parentheses():
+    @torch.no_grad
+    def off():
+        return torch.is_grad_enabled()
+
+    @torch.enable_grad
+    def on():
+        return torch.is_grad_enabled()
+
+    assert off() is False and torch.is_grad_enabled()
+    with torch.no_grad():
+        assert on() is True

@@ -154,9 +154,11 @@ class CompiledFunction:
         self.trace_count = 0
         functools.update_wrapper(self, fn)
 
-    def signature(self, args) -> tuple:
+    def signature(self, flat, keys=()) -> tuple:
+        """The specialization key of a call: per argument, a tensor's (shape, dtype,
+        requires_grad) or a non-tensor's value; keyword names; grad mode."""
         sig = []
-        for a in args:
+        for a in flat:
             if isinstance(a, Tensor):
                 sig.append(("tensor",) + _tensor_sig(a))
             else:
@@ -167,16 +169,21 @@ class CompiledFunction:
                                     f"neither a Tensor nor hashable") from None
                 # repr keeps -0.0 apart from 0.0, and makes NaN equal to itself
                 sig.append(("const", type(a).__name__, repr(a) if isinstance(a, float) else a))
-        return (tuple(sig), is_grad_enabled())
+        return (tuple(sig), keys, is_grad_enabled())
 
-    def trace(self, *args):
-        """Trace for `args` and return (forward Function, captured tensors, output flags)."""
+    def _call(self, flat, keys):
+        n = len(flat) - len(keys)
+        return self.fn(*flat[:n], **dict(zip(keys, flat[n:])))
+
+    def trace(self, flat, keys=()):
+        """Trace for the arguments `flat` (positional, then keyword values in `keys` order);
+        return (forward Function, captured tensors, output flags, whether a tuple came back)."""
         trace = Trace(self.name)
-        names = _param_names(self.fn, len(args))
-        traced_args = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
-                       for i, a in enumerate(args)]
+        names = _param_names(self.fn, len(flat) - len(keys)) + list(keys)
+        traced = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
+                  for i, a in enumerate(flat)]
         with trace:
-            out = self.fn(*traced_args)
+            out = self._call(traced, keys)
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
         if not outs or not all(isinstance(o, Tensor) for o in outs):
             raise TypeError(f"tracegrad.compile: {self.name} must return a Tensor or a tuple of "
@@ -184,33 +191,39 @@ class CompiledFunction:
         results = [trace._lift(o) for o in outs]
         forward = simplify(Function(self.name, trace.params(), trace.builder.eqns, results))
         self.trace_count += 1
-        return forward, trace.captured, [o.requires_grad for o in outs], isinstance(out, (tuple, list))
+        return (forward, trace.captured, [o.requires_grad for o in outs],
+                isinstance(out, (tuple, list)))
 
-    def _specialize(self, args):
+    def _specialize(self, flat, keys):
         bindings = _tensor_bindings(self.fn)
-        forward, captured, out_requires, multiple = self.trace(*args)
-        inputs = [a for a in args if isinstance(a, Tensor)] + captured
+        forward, captured, out_requires, multiple = self.trace(flat, keys)
+        inputs = [a for a in flat if isinstance(a, Tensor)] + captured
         wrt = [i for i, t in enumerate(inputs) if t.requires_grad] \
             if is_grad_enabled() and any(out_requires) else []
         return Specialization(self.name, forward, captured, out_requires, multiple, bindings,
                               self.backend, wrt)
 
-    def __call__(self, *args):
-        if current_trace() is not None or os.environ.get("TRACEGRAD_DISABLE_COMPILE") == "1":
-            return self.fn(*args)  # inside another trace: inline; disabled: run eagerly
-        sig = self.signature(args)
+    def _specialization(self, args, kwargs):
+        keys = tuple(sorted(kwargs))
+        flat = list(args) + [kwargs[k] for k in keys]
+        sig = self.signature(flat, keys)
         spec = self.specializations.get(sig)
         if spec is None or not spec.guards_hold():
-            spec = self.specializations[sig] = self._specialize(args)
-        outs = spec.run([a for a in args if isinstance(a, Tensor)])
+            spec = self.specializations[sig] = self._specialize(flat, keys)
+        return spec, flat
+
+    def __call__(self, *args, **kwargs):
+        if current_trace() is not None or os.environ.get("TRACEGRAD_DISABLE_COMPILE") == "1":
+            return self.fn(*args, **kwargs)  # inside another trace: inline; disabled: eager
+        spec, flat = self._specialization(args, kwargs)
+        outs = spec.run([a for a in flat if isinstance(a, Tensor)])
         return tuple(outs) if spec.multiple else outs[0]
 
-    def stages(self, *args) -> dict:
-        """The text of every stage for `args`: traced IR, adjoint IR, optimized IR (what the
-        backend compiles: forward returning residuals, then adjoint), LLVM IR and assembly."""
-        sig = self.signature(args)
-        spec = self.specializations.get(sig) or self._specialize(args)
-        self.specializations[sig] = spec
+    def stages(self, *args, **kwargs) -> dict:
+        """The text of every stage for these arguments: traced IR, adjoint IR, optimized IR
+        (what the backend compiles: forward returning residuals, then adjoint), LLVM IR and
+        assembly."""
+        spec, _ = self._specialization(args, kwargs)
         out = {"traced": str(spec.forward)}
         if spec.adjoint is not None:
             out["adjoint"] = str(spec.adjoint.fn)

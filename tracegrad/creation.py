@@ -76,6 +76,8 @@ def arange(start, end=None, step=1, *, dtype: DType | None = None,
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = float32 if is_float else int64

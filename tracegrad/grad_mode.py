@@ -37,15 +37,23 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Disable gradient recording inside the block or decorated function."""
+    """Disable gradient recording inside the block or decorated function (`@no_grad` or
+    `@no_grad()`)."""
 
     enabled = False
 
+    def __new__(cls, func=None):
+        return super().__new__(cls) if func is None else cls()(func)
+
 
 class enable_grad(_GradMode):
-    """Enable gradient recording inside the block or decorated function."""
+    """Enable gradient recording inside the block or decorated function (`@enable_grad` or
+    `@enable_grad()`)."""
 
     enabled = True
+
+    def __new__(cls, func=None):
+        return super().__new__(cls) if func is None else cls()(func)
 
 
 class set_grad_enabled(_GradMode):

@@ -36,9 +36,10 @@ def set_current_trace(trace) -> None:
 
 
 def _normalize_dims(dim, ndim: int) -> tuple:
-    if dim is None:
+    """Dimensions as sorted non-negative ints; None or () means all (as in PyTorch)."""
+    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
     n = max(ndim, 1)
     out = []
     for d in dims:
@@ -224,8 +225,8 @@ class Tensor(Value):
         with no_grad():
             result = op(self, other) if other is not None else op(self)
         if result.dtype.category > self.dtype.category:
-            raise RuntimeError(f"result type {_SCALAR_NAMES[result.dtype.name]} can't be cast to "
-                               f"the desired output type {_SCALAR_NAMES[self.dtype.name]}")
+            raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the "
+                               f"desired output type {self.dtype.scalar_name}")
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                f"shape {list(result.shape)}")
@@ -290,7 +291,9 @@ class Tensor(Value):
     def __bool__(self) -> bool:
         data = self._concrete("bool()")
         if data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError(f"Boolean value of Tensor with "
+                               f"{'no values' if data.size == 0 else 'more than one value'} "
+                               f"is ambiguous")
         return bool(data.reshape(()))
 
     def __float__(self) -> float:
@@ -370,21 +373,29 @@ class Tensor(Value):
 
     def transpose(self, dim0: int, dim1: int):
         perm = list(range(self.ndim))
-        if self.ndim == 0:
-            return self
-        d0, d1 = _normalize_dims(dim0, self.ndim)[0], _normalize_dims(dim1, self.ndim)[0]
-        perm[d0], perm[d1] = perm[d1], perm[d0]
+        if self.ndim:
+            d0, d1 = _normalize_dims(dim0, self.ndim)[0], _normalize_dims(dim1, self.ndim)[0]
+            perm[d0], perm[d1] = perm[d1], perm[d0]
         return ops.transpose(self, perm=tuple(perm))
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
-        out = ops.transpose(self, perm=tuple(d % max(self.ndim, 1) for d in dims))
-        return _overload(out, "PermuteBackward0")
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                               f"does not match the length of the desired ordering of dimensions "
+                               f"i.e. input.dim() = {self.ndim} is not equal to len(dims) = "
+                               f"{len(dims)}")
+        perm = tuple(_normalize_dims(d, self.ndim)[0] for d in dims)
+        if len(set(perm)) != len(perm):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return _overload(ops.transpose(self, perm=perm), "PermuteBackward0")
 
     def t(self):
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return _overload(self.transpose(0, 1), "TBackward0") if self.ndim == 2 else self
+        out = self.transpose(0, 1) if self.ndim == 2 else ops.transpose(
+            self, perm=tuple(range(self.ndim)))
+        return _overload(out, "TBackward0")
 
     @property
     def T(self):
@@ -393,6 +404,10 @@ class Tensor(Value):
     def expand(self, *shape):
         shape = _shape_arg(shape)
         lead = len(shape) - self.ndim
+        for i in range(max(lead, 0)):
+            if shape[i] == -1:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
         shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s
                       for i, s in enumerate(shape))
         return ops.broadcast_to(self, shape=shape)
@@ -404,9 +419,6 @@ class Tensor(Value):
     def double(self): return self.to(float64)
     def long(self): return self.to(int64)
     def bool(self): return self.to(bool_)
-
-
-_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
 
 
 def _overload(out: Tensor, name: str) -> Tensor:

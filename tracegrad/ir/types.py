@@ -23,6 +23,11 @@ class DType:
     def itemsize(self) -> int:
         return self.np.itemsize
 
+    @property
+    def scalar_name(self) -> str:
+        """PyTorch's ScalarType name, used in its error messages ("Float", "Long")."""
+        return _SCALAR_NAMES[self.name]
+
     def __repr__(self) -> str:
         return f"torch.{self.name}"
 
@@ -30,6 +35,7 @@ class DType:
         return (dtype_named, (self.name,))
 
 
+_SCALAR_NAMES = {"bool": "Bool", "int64": "Long", "float32": "Float", "float64": "Double"}
 bool_ = DType("bool", "i1", np.dtype(np.bool_), 0)
 int64 = DType("int64", "i64", np.dtype(np.int64), 1)
 float32 = DType("float32", "f32", np.dtype(np.float32), 2)

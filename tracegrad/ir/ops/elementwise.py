@@ -52,7 +52,7 @@ convert = defop(
 def _where_type(c, a, b):
     if c.dtype is not bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {c.dtype.name.capitalize()}")
+                           f"with dtype {c.dtype.scalar_name}")
     return _broadcast(c, a, b, dtype=b.dtype)
 
 

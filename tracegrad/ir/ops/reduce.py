@@ -34,7 +34,7 @@ def _float_reduce_type(opname, x, dims, keepdim):
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"{opname}(): could not infer output dtype. Input dtype must be either "
                            f"a floating point or complex dtype. Got: "
-                           f"{'Long' if x.dtype is int64 else 'Bool'}")
+                           f"{x.dtype.scalar_name}")
     _check_dims(x, dims)
     return TensorType(_reduced_shape(x.shape, dims, keepdim), x.dtype)
 
