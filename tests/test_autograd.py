@@ -649,3 +649,31 @@ def test_in_place_errors():
         torch.ones(3).expand(2, 3).mul_(2)
     with pytest.raises(NotImplementedError, match="in-place add that must be recorded"):
         torch.ones(2).add_(leaf([1.0, 2.0]))
+
+
+def test_retain_grad_fills_non_leaf_grads():
+    x = leaf([1.0, 2.0])
+    y = x * 3
+    y.retain_grad()
+    z = (y * y).sum()
+    z.retain_grad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # no non-leaf warning once grads are retained
+        z.backward(retain_graph=True)
+        z.backward()
+        assert y.retains_grad and y.grad.tolist() == [12.0, 24.0]
+        assert z.grad.item() == 2.0
+    assert x.grad.tolist() == [36.0, 72.0]
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has "
+                                           "requires_grad=False"):
+        torch.ones(2).retain_grad()
+
+
+def test_retain_grad_on_a_compiled_output():
+    f = torch.compile(lambda a: a.exp())
+    x = leaf([0.0, 1.0])
+    out = f(x)
+    out.retain_grad()
+    (out * 2).sum().backward()
+    assert out.grad.tolist() == [2.0, 2.0]
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([0.0, 1.0]), rtol=1e-6)

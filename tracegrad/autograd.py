@@ -32,7 +32,7 @@ class Node:
     """
 
     __slots__ = ("op", "attrs", "edges", "saved", "outputs", "out_types", "freed", "_name",
-                 "saved_versions", "out_versions", "__weakref__")
+                 "saved_versions", "out_versions", "retained", "__weakref__")
     _classes: dict = {}
 
     @staticmethod
@@ -53,6 +53,7 @@ class Node:
         self._name = name
         self.saved_versions = versions.snapshot(saved)
         self.out_versions = versions.snapshot(outputs)
+        self.retained = None  # output index -> tensor that called retain_grad()
 
     def name(self) -> str:
         return self._name
@@ -127,12 +128,16 @@ def topological_nodes(root: Node) -> list[Node]:
 
 
 def walk_graph(root: Node, out_index: int):
-    """The nodes under `root`, the leaves that require grad (first-use order), and the graph's
-    structural signature: equal signatures have the same adjoint."""
+    """The nodes under `root`, the tensors that get gradients (leaves that require grad in
+    first-use order, then non-leaves that retain grad), and the graph's structural signature:
+    equal signatures have the same adjoint."""
     nodes = topological_nodes(root)
     index = {id(n): i for i, n in enumerate(nodes)}
-    leaves, leaf_index, entries = [], {}, []
-    for n in nodes:
+    leaves, leaf_index, entries, retained, kept = [], {}, [], [], []
+    for i, n in enumerate(nodes):
+        for o, t in sorted((n.retained or {}).items()):
+            retained.append((i, o))
+            kept.append(t)
         edges = []
         for e in n.edges:
             if e[0] == "node":
@@ -146,7 +151,7 @@ def walk_graph(root: Node, out_index: int):
             else:
                 edges.append(e)
         entries.append((n.op, tuple(n.attrs.items()), tuple(edges)))
-    return nodes, leaves, (tuple(entries), out_index)
+    return nodes, leaves, kept, (tuple(entries), out_index, tuple(retained))
 
 
 @dataclass
@@ -160,7 +165,7 @@ class BackwardPlan:
 def graph_function(signature, out_types) -> tuple[Function, dict]:
     """Build the IR Function of a graph signature (see `walk_graph`), and for each Var the
     places its value is saved. `out_types[i]` are node i's result types."""
-    entries, out_index = signature
+    entries, out_index, retained = signature
     var_of, sources, const_params, eqns = {}, {}, [], []
     leaf_vars = {}
     for i, (op, attrs, edges) in enumerate(entries):
@@ -189,7 +194,8 @@ def graph_function(signature, out_types) -> tuple[Function, dict]:
         eqns.append(Eqn(op, atoms, outs, dict(attrs)))
     params = [leaf_vars[k] for k in range(len(leaf_vars))] + const_params
     root = var_of[(len(entries) - 1, out_index)]
-    return Function("backward_graph", params, eqns, [root]), sources
+    fn = Function("backward_graph", params, eqns, [root])
+    return fn, sources, [var_of[r] for r in retained]
 
 
 _plans: OrderedDict = OrderedDict()
@@ -202,8 +208,8 @@ def backward_plan(signature, nodes, n_leaves: int) -> BackwardPlan:
     if plan is not None:
         _plans.move_to_end(signature)
         return plan
-    fn, sources = graph_function(signature, [n.out_types for n in nodes])
-    adjoint = vjp(fn, range(n_leaves))
+    fn, sources, retain = graph_function(signature, [n.out_types for n in nodes])
+    adjoint = vjp(fn, range(n_leaves), retain=retain)
     plan = BackwardPlan(adjoint, [sources[id(v)] for v in adjoint.residuals])
     if len(nodes) <= PLAN_CACHE_MAX_NODES:
         _plans[signature] = plan
@@ -242,9 +248,9 @@ def _saved_value(places, nodes) -> np.ndarray:
 
 
 def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph: bool):
-    """Compute the gradients of the leaves under `root`; returns [(leaf, grad_array)], each
-    array owned by no one else."""
-    nodes, leaves, signature = walk_graph(root, out_index)
+    """Compute the gradients of the leaves under `root` (and of non-leaves that retain grad);
+    returns [(tensor, grad_array)], each array owned by no one else."""
+    nodes, leaves, kept, signature = walk_graph(root, out_index)
     plan = backward_plan(signature, nodes, len(leaves))
     if any(nodes[i].freed for i in plan.adjoint.saved_by):
         raise RuntimeError(BACKWARD_TWICE)
@@ -254,7 +260,8 @@ def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph:
         for node in nodes:
             node.free()
     grads = _private(grads, residuals + [gradient])
-    return [(leaves[i], g) for i, g in zip(plan.adjoint.wrt, grads)]
+    targets = [leaves[i] for i in plan.adjoint.wrt] + [kept[k] for k in plan.adjoint.retained]
+    return list(zip(targets, grads))
 
 
 def _private(arrays, inputs) -> list:

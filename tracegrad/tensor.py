@@ -78,6 +78,7 @@ class Tensor(Value):
         t.grad_fn = grad_fn
         t._out_index = out_index
         t._grad = None
+        t._retains_grad = False
         return t
 
     # ---- binding ops ---------------------------------------------------------------------------
@@ -157,9 +158,27 @@ class Tensor(Value):
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    def retain_grad(self) -> None:
+        """Make backward() fill this non-leaf tensor's `.grad` too."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._trace is not None:
+            raise RuntimeError("retain_grad() inside tracegrad.compile is not supported")
+        if self.is_leaf or self._retains_grad:
+            return
+        node = self.grad_fn
+        if node.retained is None:
+            node.retained = {}
+        node.retained[self._out_index] = self
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
     @property
     def grad(self):
-        if not self.is_leaf:
+        if not self.is_leaf and not self._retains_grad:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed want "

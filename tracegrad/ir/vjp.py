@@ -2,7 +2,8 @@
 
 `vjp(fwd, wrt)` builds the adjoint function: its parameters are the forward values the VJP
 rules read (residuals) followed by one cotangent per forward result; its results are the
-cotangents of the forward parameters listed in `wrt` that the results depend on.
+cotangents of the forward parameters listed in `wrt` that the results depend on, then those of
+the intermediate values listed in `retain` that receive one.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from .simplify import simplify
 class Adjoint:
     fn: Function          # (*residuals, *cotangents) -> grads
     residuals: list       # forward Vars (params or equation outputs) feeding fn.params[:n]
-    wrt: list             # forward param index of each result of `fn`
+    wrt: list             # forward param index of each gradient result of `fn`
     saved_by: set         # forward equation indices whose rules read saved values
+    retained: list = None  # index into `retain` of each result after the gradients
 
     @property
     def n_residuals(self) -> int:
@@ -36,8 +38,10 @@ def active_vars(fwd: Function, wrt) -> set:
     return active
 
 
-def vjp(fwd: Function, wrt, name: str | None = None) -> Adjoint:
+def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
     wrt = list(wrt)
+    retain_ids = {id(v): k for k, v in enumerate(retain)}
+    retained: dict[int, Sym] = {}
     b = Builder(name or f"{fwd.name}_vjp")
     active = active_vars(fwd, wrt)
     residual_sym: dict[int, Sym] = {}   # forward var id -> placeholder in the adjoint
@@ -67,6 +71,9 @@ def vjp(fwd: Function, wrt, name: str | None = None) -> Adjoint:
     saved_by = set()
     for index in range(len(fwd.eqns) - 1, -1, -1):
         eqn = fwd.eqns[index]
+        for v in eqn.outputs:  # every consumer is processed: the cotangent is final
+            if id(v) in retain_ids and id(v) in cts:
+                retained[retain_ids[id(v)]] = cts[id(v)]
         if not any(id(v) in cts for v in eqn.outputs):
             continue
         if not any(isinstance(a, Var) and id(a) in active for a in eqn.inputs):
@@ -102,8 +109,10 @@ def vjp(fwd: Function, wrt, name: str | None = None) -> Adjoint:
         if g is not None:
             grad_vars.append(b.atom(g))
             grad_of.append(i)
+    kept = sorted(retained)
+    grad_vars += [b.atom(retained[k]) for k in kept]
     fn = simplify(Function(b.name, [], b.eqns, grad_vars))
     used = {id(a) for e in fn.eqns for a in e.inputs} | {id(r) for r in fn.results}
     res_params = [s.var for s in residual_sym.values() if id(s.var) in used]
     fn.params = res_params + ct_params
-    return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of, saved_by)
+    return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of, saved_by, kept)
