@@ -68,9 +68,10 @@ class Tensor(Value):
 
     @classmethod
     def _make(cls, data=None, requires_grad=False, grad_fn=None, out_index=0,
-              trace=None, var=None) -> "Tensor":
+              trace=None, var=None, type=None) -> "Tensor":
         t = object.__new__(cls)
-        t._type = var.type if data is None else TensorType(data.shape, from_numpy_dtype(data.dtype))
+        t._type = type or (var.type if data is None
+                           else TensorType(data.shape, from_numpy_dtype(data.dtype)))
         t._data = data
         t._trace = trace
         t._var = var
@@ -458,14 +459,14 @@ def _eager_apply(op, inputs, attrs):
               and any(isinstance(a, Tensor) and a._requires_grad for a in inputs))
     node = None
     if record:
-        edges = [edge_of(a) for a in inputs]
-        node = autograd.Node.create(op, attrs, edges, [None if isinstance(a, Literal) else x
-                                                 for a, x in zip(inputs, arrays)],
-                             outs, out_types, op.grad_fn_name(inputs, attrs))
-    results = [Tensor._make(o, requires_grad=record and t.dtype.is_floating_point,
-                            grad_fn=node if record and t.dtype.is_floating_point else None,
-                            out_index=i)
-               for i, (o, t) in enumerate(zip(outs, out_types))]
+        saved = [None if isinstance(a, Literal) else x for a, x in zip(inputs, arrays)]
+        node = autograd.Node.create(op, attrs, [edge_of(a) for a in inputs], saved, outs,
+                                    out_types, op.grad_fn_name(inputs, attrs))
+    results = []
+    for i, (o, t) in enumerate(zip(outs, out_types)):
+        grad = record and t.dtype.is_floating_point
+        results.append(Tensor._make(o, requires_grad=grad, grad_fn=node if grad else None,
+                                    out_index=i, type=t))
     return results[0] if len(results) == 1 else tuple(results)
 
 
