@@ -96,18 +96,22 @@ class Specialization:
                 and all(_binding(holder, name) is value for holder, name, value in self.bindings))
 
     def run(self, tensors):
+        """Run the compiled forward on `tensors` (then the captured ones); outputs that
+        require grad share one `CompiledFunctionBackward` node holding the residuals."""
         inputs = list(tensors) + self.captured
         arrays = [t._data for t in inputs]
         outs = self.forward_program(*arrays)
-        record = self.backward_program is not None and is_grad_enabled()
         node = None
-        if record:
-            node = autograd.Node.create(self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
-                                 [v.type for v in self.forward.results + self.hidden],
-                                 "CompiledFunctionBackward")
-        return [Tensor._make(o, requires_grad=bool(node and req), grad_fn=node if req else None,
-                             out_index=i)
-                for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires))]
+        if self.backward_program is not None and is_grad_enabled():
+            node = autograd.Node.create(
+                self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
+                [v.type for v in self.forward.results + self.hidden], "CompiledFunctionBackward")
+        results = []
+        for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires)):
+            grad = node is not None and req
+            results.append(Tensor._make(o, requires_grad=grad, grad_fn=node if grad else None,
+                                        out_index=i))
+        return results
 
 
 def _tensor_bindings(fn) -> list:

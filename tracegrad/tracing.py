@@ -1,6 +1,7 @@
 """Tracing: running a Python function on symbolic Tensors to record its IR."""
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 
@@ -22,7 +23,6 @@ def _user_frame() -> str:
         frame = frame.f_back
     if frame is None:
         return "<unknown>"
-    import linecache
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" + (f": {line}" if line else "")
 
@@ -30,8 +30,8 @@ def _user_frame() -> str:
 class Trace:
     """Records the ops applied to its tracers into a Builder.
 
-    Concrete tensors that the function closes over become extra parameters (`captured`), read
-    afresh on every call, so a compiled function never sees stale values.
+    While a trace is active every op is recorded, including ops on concrete tensors the function
+    closes over: those become extra parameters (`captured`), read afresh on every call.
     """
 
     def __init__(self, name: str):
