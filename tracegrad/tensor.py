@@ -190,15 +190,21 @@ class Tensor(Value):
 
     @grad.setter
     def grad(self, value) -> None:
-        if value is not None and (not isinstance(value, Tensor) or value.shape != self.shape):
-            raise RuntimeError("assigned grad has data of a different size")
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"grad of type {type(value).__name__}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
         self._grad = value
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False) -> None:
         """Accumulate d(self)/d(leaf) (times `gradient`) into every leaf's `.grad`."""
         if create_graph:
             raise NotImplementedError("backward(create_graph=True) is not supported yet")
-        if self._trace is not None:
+        if self._trace is not None or current_trace() is not None:
             raise RuntimeError("backward() inside tracegrad.compile is not supported; call it on "
                                "the compiled function's output")
         if not self._requires_grad:
