@@ -677,3 +677,42 @@ def test_retain_grad_on_a_compiled_output():
     (out * 2).sum().backward()
     assert out.grad.tolist() == [2.0, 2.0]
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([0.0, 1.0]), rtol=1e-6)
+
+
+def test_version_check_looks_at_every_node_that_reads_a_value():
+    # y1's MulBackward0 saved W before the write, y2's after: the first must raise.
+    w = leaf([1.0, 2.0])
+    y1 = w * w
+    with torch.no_grad():
+        w.mul_(2)
+    y2 = w * w
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (y2.sum() + y1.sum()).backward()
+    # AddBackward0 reads nothing, so these writes are harmless (as in PyTorch).
+    w = leaf([1.0, 2.0])
+    y1 = w + 1
+    with torch.no_grad():
+        w.mul_(2)
+    (y1.sum() + (w * w).sum()).backward()
+    assert w.grad.tolist() == [5.0, 9.0]
+    x = leaf([1.0, 2.0])
+    y = x + 1
+    with torch.no_grad():
+        y.mul_(2)
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [8.0, 12.0]
+
+
+def test_augmented_assignment_falls_back_to_out_of_place_inside_a_graph():
+    w = leaf([1.0, 2.0])
+    total = 0
+    for i in range(3):
+        total += (w * i).sum()
+    total.backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h += 1
+    assert h.grad_fn.name() == "AddBackward0"
+    h.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]

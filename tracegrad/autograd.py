@@ -159,43 +159,47 @@ class BackwardPlan:
     """The adjoint of one graph structure and where each of its residuals is saved."""
 
     adjoint: object
-    sources: list   # per residual: places it was saved, ("out"|"saved", node index, i)
+    places: list   # per residual: ("out"|"saved", node index, slot) of every node reading it
 
 
-def graph_function(signature, out_types) -> tuple[Function, dict]:
-    """Build the IR Function of a graph signature (see `walk_graph`), and for each Var the
-    places its value is saved. `out_types[i]` are node i's result types."""
+def graph_function(signature, out_types) -> tuple[Function, list]:
+    """Build the IR Function of a graph signature (see `walk_graph`) and the Vars of the
+    retained values. `out_types[i]` are node i's result types."""
     entries, out_index, retained = signature
-    var_of, sources, const_params, eqns = {}, {}, [], []
+    var_of, const_params, eqns = {}, [], []
     leaf_vars = {}
     for i, (op, attrs, edges) in enumerate(entries):
         atoms = []
-        for j, e in enumerate(edges):
+        for e in edges:
             if e[0] == "lit":
                 atoms.append(e[1])
-                continue
-            if e[0] == "node":
-                v = var_of[(e[1], e[2])]
+            elif e[0] == "node":
+                atoms.append(var_of[(e[1], e[2])])
             elif e[0] == "leaf":
-                v = leaf_vars.get(e[1])
-                if v is None:
-                    v = leaf_vars[e[1]] = Var(e[2], f"leaf{e[1]}")
-                    sources[id(v)] = []
+                if e[1] not in leaf_vars:
+                    leaf_vars[e[1]] = Var(e[2], f"leaf{e[1]}")
+                atoms.append(leaf_vars[e[1]])
             else:
-                v = Var(e[1], "const")
-                const_params.append(v)
-                sources[id(v)] = []
-            sources[id(v)].append(("saved", i, j))
-            atoms.append(v)
+                const_params.append(Var(e[1], "const"))
+                atoms.append(const_params[-1])
         outs = [Var(t) for t in out_types[i]]
         for o, v in enumerate(outs):
             var_of[(i, o)] = v
-            sources[id(v)] = [("out", i, o)]
         eqns.append(Eqn(op, atoms, outs, dict(attrs)))
     params = [leaf_vars[k] for k in range(len(leaf_vars))] + const_params
     root = var_of[(len(entries) - 1, out_index)]
     fn = Function("backward_graph", params, eqns, [root])
-    return fn, sources, [var_of[r] for r in retained]
+    return fn, [var_of[r] for r in retained]
+
+
+def _places(fn: Function, var: Var, readers) -> list:
+    """Where the nodes whose rules read `var` saved it: each must still hold it unchanged."""
+    places = []
+    for i in sorted(readers):
+        eqn = fn.eqns[i]
+        places += [("saved", i, j) for j, a in enumerate(eqn.inputs) if a is var]
+        places += [("out", i, o) for o, v in enumerate(eqn.outputs) if v is var]
+    return places
 
 
 _plans: OrderedDict = OrderedDict()
@@ -208,9 +212,10 @@ def backward_plan(signature, nodes, n_leaves: int) -> BackwardPlan:
     if plan is not None:
         _plans.move_to_end(signature)
         return plan
-    fn, sources, retain = graph_function(signature, [n.out_types for n in nodes])
+    fn, retain = graph_function(signature, [n.out_types for n in nodes])
     adjoint = vjp(fn, range(n_leaves), retain=retain)
-    plan = BackwardPlan(adjoint, [sources[id(v)] for v in adjoint.residuals])
+    plan = BackwardPlan(adjoint, [_places(fn, v, r)
+                                  for v, r in zip(adjoint.residuals, adjoint.readers)])
     if len(nodes) <= PLAN_CACHE_MAX_NODES:
         _plans[signature] = plan
         if len(_plans) > PLAN_CACHE_SIZE:
@@ -223,28 +228,32 @@ _TENSOR_TYPES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"
 
 
 def _saved_value(places, nodes) -> np.ndarray:
-    """A residual's saved array, checked against in-place writes since it was saved."""
+    """A residual's saved array, checked at every node that reads it: freed values raise the
+    backward-twice error, values overwritten in place since they were saved the version error."""
+    value = None
     for kind, i, k in places:
         node = nodes[i]
         arrays = node.outputs if kind == "out" else node.saved
         if arrays is None:
-            continue
-        value = arrays[k]
+            raise RuntimeError(BACKWARD_TWICE)
+        saved = arrays[k]
         expected = node.out_versions if kind == "out" else node.saved_versions
         expected = expected[k] if expected is not None else 0
-        current = versions.version(value)
+        current = versions.version(saved)
         if current != expected:
             edge = ("node", node, k) if kind == "out" else node.edges[k]
             source = f", which is output {edge[2]} of {edge[1].name()}," if edge[0] == "node" else ""
-            shape = ", ".join(map(str, value.shape))
+            shape = ", ".join(map(str, saved.shape))
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{_TENSOR_TYPES[value.dtype.name]} [{shape}]]{source} is at "
+                f"inplace operation: [{_TENSOR_TYPES[saved.dtype.name]} [{shape}]]{source} is at "
                 f"version {current}; expected version {expected} instead. Hint: the value was "
                 f"overwritten in place after the op that needs it for its gradient; use the "
                 f"out-of-place form or clone() it first.")
-        return value
-    raise RuntimeError(BACKWARD_TWICE)
+        value = saved if value is None else value
+    if value is None:
+        raise RuntimeError(BACKWARD_TWICE)
+    return value
 
 
 def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph: bool):
@@ -254,7 +263,7 @@ def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph:
     plan = backward_plan(signature, nodes, len(leaves))
     if any(nodes[i].freed for i in plan.adjoint.saved_by):
         raise RuntimeError(BACKWARD_TWICE)
-    residuals = [_saved_value(places, nodes) for places in plan.sources]
+    residuals = [_saved_value(places, nodes) for places in plan.places]
     grads = evaluate(plan.adjoint.fn, residuals + [gradient])
     if not retain_graph:
         for node in nodes:

@@ -269,7 +269,22 @@ class Tensor(Value):
     def mul_(self, other): return self._write(ops.mul, other)
     def div_(self, other): return self._write(ops.div, other)
     def zero_(self): return self._write(ops.zeros_like, None)
-    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def _augmented(self, op, other) -> "Tensor":
+        """`x op= y`: in place where PyTorch needs no graph for it (the `w -= lr * w.grad`
+        step under no_grad); where the update must be recorded (x or y requires grad, or x is
+        traced), `x = x op y`: the same values and gradients, as a new tensor."""
+        leaf_requiring_grad = self.is_leaf and self._requires_grad
+        recorded = is_grad_enabled() and (self._requires_grad or (
+            isinstance(other, Tensor) and other._requires_grad))
+        if self._trace is not None or (recorded and not leaf_requiring_grad):
+            return op(self, other)
+        return self._write(op, other)
+
+    def __iadd__(self, other): return self._augmented(ops.add, other)
+    def __isub__(self, other): return self._augmented(ops.sub, other)
+    def __imul__(self, other): return self._augmented(ops.mul, other)
+    def __itruediv__(self, other): return self._augmented(ops.div, other)
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, cut from the graph."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .builder import Builder, Sym
 from .function import Function, Literal, Var
 from .ops import full, sum_to
-from .simplify import simplify
+from .simplify import dead_code_elimination, simplify
 
 
 @dataclass
@@ -20,8 +20,12 @@ class Adjoint:
     fn: Function          # (*residuals, *cotangents) -> grads
     residuals: list       # forward Vars (params or equation outputs) feeding fn.params[:n]
     wrt: list             # forward param index of each gradient result of `fn`
-    saved_by: set         # forward equation indices whose rules read saved values
-    retained: list = None  # index into `retain` of each result after the gradients
+    readers: list         # per residual: forward equation indices whose VJP rules read it
+    retained: list        # index into `retain` of each result after the gradients
+    # Forward equation indices whose rules read saved values for any operand, even one that
+    # needs no gradient: like the set of PyTorch nodes that save tensors (MulBackward0 saves
+    # the scalar of `x * 2.0`), it decides which nodes a second backward may not run.
+    saved_by: set = None
 
     @property
     def n_residuals(self) -> int:
@@ -68,6 +72,7 @@ def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
         if isinstance(r, Var) and id(r) in active:
             accumulate(r, Sym(b, p))
 
+    origin: dict[int, int] = {}   # id(first output) of an adjoint eqn -> forward eqn index
     saved_by = set()
     for index in range(len(fwd.eqns) - 1, -1, -1):
         eqn = fwd.eqns[index]
@@ -93,15 +98,16 @@ def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
             grads = op.vjp(tuple(out_cts), tuple(outs), *inputs, **eqn.attrs)
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
-        if any(isinstance(a, Var) and id(a) in residual_of
-               for e in b.eqns[start:] for a in e.inputs):
-            saved_by.add(index)
         for a, g in zip(eqn.inputs, grads):
             if g is None or not isinstance(a, Var) or id(a) not in active:
                 continue
             if tuple(g.shape) != a.shape:
                 g = sum_to(g, a.shape)
             accumulate(a, g)
+        for e in b.eqns[start:]:
+            origin[id(e.outputs[0])] = index
+            if any(isinstance(a, Var) and id(a) in residual_of for a in e.inputs):
+                saved_by.add(index)
 
     grad_vars, grad_of = [], []
     for i in wrt:
@@ -111,8 +117,18 @@ def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
             grad_of.append(i)
     kept = sorted(retained)
     grad_vars += [b.atom(retained[k]) for k in kept]
-    fn = simplify(Function(b.name, [], b.eqns, grad_vars))
+    # Which rules read each saved value, counting only equations a gradient needs (a rule also
+    # builds cotangents for inputs that turn out inactive) and before CSE merges equations of
+    # different rules.
+    live = dead_code_elimination(Function(b.name, [], b.eqns, grad_vars))
+    readers: dict[int, set] = {}
+    for e in live.eqns:
+        for a in e.inputs:
+            if isinstance(a, Var) and id(a) in residual_of:
+                readers.setdefault(id(a), set()).add(origin[id(e.outputs[0])])
+    fn = simplify(live)
     used = {id(a) for e in fn.eqns for a in e.inputs} | {id(r) for r in fn.results}
     res_params = [s.var for s in residual_sym.values() if id(s.var) in used]
     fn.params = res_params + ct_params
-    return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of, saved_by, kept)
+    return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of,
+                   [readers.get(id(v), set()) for v in res_params], kept, saved_by)
