@@ -371,3 +371,20 @@ def test_keyword_arguments(backend):
     f(x, w=w).backward()
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
     assert "%w: f32[2]" in f.stages(x, w=w)["traced"]
+
+
+def test_rebinding_is_detected_through_helpers_nested_code_and_none():
+    global G_INNER, G_COMP, G_HELPER, G_MAYBE
+    G_INNER, G_COMP, G_HELPER, G_MAYBE = tg.tensor([1.0]), tg.tensor([1.0]), tg.tensor([1.0]), None
+    inner = tg.compile(lambda x: x * G_INNER)
+    outer = tg.compile(lambda x: inner(x) + 0)
+    comprehension = tg.compile(lambda x: sum([x * G_COMP for _ in range(1)]))
+
+    def helper(x):
+        return x * G_HELPER
+    via_helper = tg.compile(lambda x: helper(x))
+    optional = tg.compile(lambda x: x + G_MAYBE if G_MAYBE is not None else x)
+    fns, x = (outer, comprehension, via_helper, optional), tg.ones(1)
+    assert [f(x).item() for f in fns] == [1.0, 1.0, 1.0, 1.0]
+    G_INNER, G_COMP, G_HELPER, G_MAYBE = [tg.tensor([100.0]) for _ in range(4)]
+    assert [f(x).item() for f in fns] == [100.0, 100.0, 100.0, 101.0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import types
 
 from . import autograd
 from .grad_mode import is_grad_enabled
@@ -115,21 +116,45 @@ class Specialization:
 
 
 def _tensor_bindings(fn) -> list:
-    """(namespace, name, tensor) for the globals and closure cells of `fn` holding tensors;
-    rebinding one of them must retrace. Tensors reached through other objects (attributes,
-    containers) are read afresh on every call but a rebinding there is not detected."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return []
-    found = [(fn.__globals__, name, fn.__globals__[name]) for name in code.co_names
-             if isinstance(fn.__globals__.get(name), Tensor)]
-    for cell in fn.__closure__ or ():
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell
-            continue
-        if isinstance(value, Tensor):
-            found.append((cell, None, value))
+    """(namespace, name, value) for each global and closure cell holding a tensor (or None)
+    that `fn` can read: in its own code, nested code (lambdas, comprehensions) and the
+    functions it calls by global or closure name. Rebinding one of them must retrace.
+    Tensors reached through other objects (attributes, containers) are read afresh on every
+    call, but rebinding those is not detected."""
+    found, seen = [], set()
+
+    def visit(f):
+        f = f.fn if isinstance(f, CompiledFunction) else f
+        code = getattr(f, "__code__", None)
+        if code is None or id(code) in seen:
+            return
+        seen.add(id(code))
+        for cell in getattr(f, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, Tensor):
+                found.append((cell, None, value))
+            elif callable(value):
+                visit(value)
+        visit_code(code, f.__globals__)
+
+    def visit_code(code, namespace):
+        for name in code.co_names:
+            if name not in namespace:
+                continue
+            value = namespace[name]
+            if value is None or isinstance(value, Tensor):
+                found.append((namespace, name, value))
+            elif isinstance(value, (types.FunctionType, CompiledFunction)):
+                visit(value)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType) and id(const) not in seen:
+                seen.add(id(const))
+                visit_code(const, namespace)
+
+    visit(fn)
     return found
 
 
