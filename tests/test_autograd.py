@@ -716,3 +716,24 @@ def test_augmented_assignment_falls_back_to_out_of_place_inside_a_graph():
     assert h.grad_fn.name() == "AddBackward0"
     h.sum().backward()
     assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_writes_through_data_are_not_version_tracked():
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    y.data.add_(1)          # PyTorch: .data has its own version counter
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]) + 1, rtol=1e-6)
+    e = torch.ones(3)
+    e.expand(3).mul_(2)     # an expand to the same shape is a plain view
+    assert e.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_retained_grad_of_a_non_leaf_is_replaced_not_updated():
+    x = leaf([1.0])
+    y = x * 3
+    y.retain_grad()
+    (y * 2).sum().backward(retain_graph=True)
+    first = y.grad
+    (y * 2).sum().backward()
+    assert first.tolist() == [2.0] and y.grad.tolist() == [4.0]

@@ -388,3 +388,28 @@ def test_rebinding_is_detected_through_helpers_nested_code_and_none():
     assert [f(x).item() for f in fns] == [1.0, 1.0, 1.0, 1.0]
     G_INNER, G_COMP, G_HELPER, G_MAYBE = [tg.tensor([100.0]) for _ in range(4)]
     assert [f(x).item() for f in fns] == [100.0, 100.0, 100.0, 101.0]
+
+
+def test_enable_grad_inside_a_compiled_function_called_under_no_grad():
+    def fn(x):
+        with tg.enable_grad():
+            return x * 2
+    x = tg.ones(2, requires_grad=True)
+    with tg.no_grad():
+        out = tg.compile(fn)(x)
+    assert out.requires_grad and out.grad_fn.name() == "CompiledFunctionBackward"
+    out.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_signature_keys_of_numpy_scalars_and_tuples():
+    f = tg.compile(lambda x, k: x * k[0])
+    neg, pos = f(tg.ones(1), (np.float32(-0.0),)), f(tg.ones(1), (np.float32(0.0),))
+    assert np.signbit(neg.numpy()).all() and not np.signbit(pos.numpy()).any()
+    f(tg.ones(1), (float("nan"),))
+    f(tg.ones(1), (float("nan"),))
+    assert f.trace_count == 3
+    with pytest.raises(ConcretizationError, match="needs a tensor's value while tracing"):
+        tg.compile(lambda x: x * float(tg.tensor(2.0)))(tg.ones(1))
+    with pytest.raises(RuntimeError, match="assigning .data inside tracegrad.compile"):
+        tg.compile(lambda x: setattr(x, "data", x) or x)(tg.ones(1))

@@ -11,6 +11,8 @@ import functools
 import os
 import types
 
+import numpy as np
+
 from . import autograd
 from .grad_mode import is_grad_enabled
 from .ir import Function, Op, Var, evaluate, simplify, vjp
@@ -103,7 +105,7 @@ class Specialization:
         arrays = [t._data for t in inputs]
         outs = self.forward_program(*arrays)
         node = None
-        if self.backward_program is not None and is_grad_enabled():
+        if self.backward_program is not None:  # grad mode is part of the signature
             node = autograd.Node.create(
                 self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
                 [v.type for v in self.forward.results + self.hidden], "CompiledFunctionBackward")
@@ -167,6 +169,18 @@ def _binding(holder, name):
     return holder.get(name)
 
 
+def _const_key(a):
+    """A non-tensor argument as a signature key: floats by repr, which keeps -0.0 apart from
+    0.0 and makes NaN equal to itself; tuples and frozensets element by element."""
+    if isinstance(a, (float, np.floating)):
+        return (type(a).__name__, repr(a))
+    if isinstance(a, tuple):
+        return ("tuple",) + tuple(_const_key(x) for x in a)
+    if isinstance(a, frozenset):
+        return ("frozenset", frozenset(_const_key(x) for x in a))
+    return (type(a).__name__, a)
+
+
 def _tensor_sig(t: Tensor):
     return (tuple(t.shape), t.dtype.name, t.requires_grad)
 
@@ -196,8 +210,7 @@ class CompiledFunction:
                 except TypeError:
                     raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
                                     f"neither a Tensor nor hashable") from None
-                # repr keeps -0.0 apart from 0.0, and makes NaN equal to itself
-                sig.append(("const", type(a).__name__, repr(a) if isinstance(a, float) else a))
+                sig.append(("const", _const_key(a)))
         return (tuple(sig), keys, is_grad_enabled())
 
     def _call(self, flat, keys):
@@ -227,8 +240,8 @@ class CompiledFunction:
         bindings = _tensor_bindings(self.fn)
         forward, captured, out_requires, multiple = self.trace(flat, keys)
         inputs = [a for a in flat if isinstance(a, Tensor)] + captured
-        wrt = [i for i, t in enumerate(inputs) if t.requires_grad] \
-            if is_grad_enabled() and any(out_requires) else []
+        # The trace saw the grad mode of every op (no_grad / enable_grad inside included).
+        wrt = [i for i, t in enumerate(inputs) if t.requires_grad] if any(out_requires) else []
         return Specialization(self.name, forward, captured, out_requires, multiple, bindings,
                               self.backend, wrt)
 

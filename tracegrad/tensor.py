@@ -80,6 +80,7 @@ class Tensor(Value):
         t._out_index = out_index
         t._grad = None
         t._retains_grad = False
+        t._tracked = True     # in-place writes bump the version counter (not through `.data`)
         return t
 
     # ---- binding ops ---------------------------------------------------------------------------
@@ -228,7 +229,7 @@ class Tensor(Value):
         """Add a gradient the caller no longer uses (it may become `.grad` without a copy)."""
         if self._grad is None:
             self._grad = Tensor._make(grad)
-        elif self._grad._data.flags.writeable:
+        elif self.is_leaf and self._grad._data.flags.writeable:
             self._grad._data += grad  # in place, so references to .grad see the sum (as PyTorch)
         else:
             self._grad = Tensor._make(self._grad._data + grad)
@@ -261,7 +262,8 @@ class Tensor(Value):
                                "tensor refers to a single memory location. Please clone() the "
                                "tensor before performing the operation.")
         np.copyto(self._data, result._data, casting="unsafe")
-        versions.bump(self._data)
+        if self._tracked:
+            versions.bump(self._data)
         return self
 
     def add_(self, other): return self._write(ops.add, other)
@@ -300,10 +302,16 @@ class Tensor(Value):
 
     @property
     def data(self) -> "Tensor":
-        return self.detach()
+        """The same memory, outside the graph; like PyTorch's, writes through it are not
+        tracked by version counters (detach() is the tracked alternative)."""
+        t = self.detach()
+        t._tracked = t._trace is not None
+        return t
 
     @data.setter
     def data(self, value: "Tensor") -> None:
+        if self._trace is not None or current_trace() is not None:
+            raise RuntimeError("assigning .data inside tracegrad.compile is not supported")
         self._data = value._data
         self._type = value._type
 

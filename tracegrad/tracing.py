@@ -42,8 +42,7 @@ class Trace:
 
     def input(self, like: Tensor, hint: str) -> Tensor:
         sym = self.builder.param(like.type, hint)
-        t = Tensor._make(None, requires_grad=like.requires_grad and is_grad_enabled(),
-                         trace=self, var=sym.var)
+        t = Tensor._make(None, requires_grad=like.requires_grad, trace=self, var=sym.var)
         self.inputs.append(t)
         return t
 
@@ -79,7 +78,7 @@ class Trace:
 
     def concretization_error(self, what: str):
         raise ConcretizationError(
-            f"{what} needs the value of a traced tensor at {_user_frame()}. tracegrad.compile "
+            f"{what} needs a tensor's value while tracing, at {_user_frame()}. tracegrad.compile "
             f"traces the function once per input signature, so Python control flow cannot depend "
             f"on tensor values (it would bake in one branch). Compute both branches and select "
             f"with tracegrad.where, or move the value-dependent code outside the compiled function.")
