@@ -1,4 +1,4 @@
-"""The PyTorch autograd tutorial (../shared/autograd-tutorial.txt beside the project) with `import tracegrad as torch`.
+"""The PyTorch autograd tutorial (../shared/autograd-tutorial.txt) with `import tracegrad as torch`.
 
 The first part replays the tutorial step by step in-process, checking every value and repr (with
 inputs chosen so that even the tutorial's random cells print exactly what the tutorial shows).
@@ -19,7 +19,17 @@ import pytest
 
 import tracegrad as torch
 
-TUTORIAL = Path(__file__).resolve().parents[2] / "shared" / "autograd-tutorial.txt"
+# The tutorial as shared beside the project (../shared); tests/data holds the same text for
+# checkouts without it (test_vendored_copy_is_current keeps the two identical).
+SHARED_TUTORIAL = Path(__file__).resolve().parents[2] / "shared" / "autograd-tutorial.txt"
+VENDORED_TUTORIAL = Path(__file__).resolve().parent / "data" / "autograd-tutorial.txt"
+TUTORIAL = SHARED_TUTORIAL if SHARED_TUTORIAL.exists() else VENDORED_TUTORIAL
+
+
+def test_vendored_copy_is_current():
+    assert VENDORED_TUTORIAL.read_text()
+    if SHARED_TUTORIAL.exists():
+        assert VENDORED_TUTORIAL.read_text() == SHARED_TUTORIAL.read_text()
 
 
 @pytest.fixture(autouse=True)
