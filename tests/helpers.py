@@ -11,7 +11,7 @@ import numpy as np
 import tracegrad
 from tracegrad.ir import Builder, Eqn, Function, TensorType, Var, evaluate, float64, vjp
 
-EPS = 1e-6
+EPS = 1e-6    # torch.autograd.gradcheck's defaults
 ATOL = 1e-5
 RTOL = 1e-3
 

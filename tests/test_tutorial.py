@@ -238,6 +238,8 @@ def run_script(script: str, tmp_path) -> dict:
     path = tmp_path / "tutorial.py"
     path.write_text(script)
     env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])  # importable without an install too
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                           cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr

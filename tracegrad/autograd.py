@@ -58,14 +58,18 @@ class Node:
     def name(self) -> str:
         return self._name
 
-    def state(self) -> tuple:
-        return (self.op, self.attrs, self.edges, self.saved, self.outputs, self.out_types)
+    def renamed(self, name: str) -> "Node":
+        """This node under another PyTorch name (see `Tensor.sum`: names follow overloads)."""
+        node = Node.create(self.op, self.attrs, self.edges, self.saved, self.outputs,
+                           self.out_types, name)
+        node.saved_versions, node.out_versions = self.saved_versions, self.out_versions
+        return node
 
     @property
     def next_functions(self) -> tuple:
         out = []
         for j, e in enumerate(self.edges):
-            if not self.op.listed_operand(j, self.edges):
+            if not self.op.listed(j, e[0] == "lit"):
                 continue
             if e[0] == "node":
                 out.append((e[1], e[2]))

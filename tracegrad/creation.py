@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir.types import DType, bool_, float32, int64, scalar_dtype
+from .ir.types import DType, float32, int64, scalar_dtype
 from .tensor import Tensor, _shape_arg, current_trace
 
 _rng = np.random.default_rng()
@@ -87,5 +87,5 @@ def arange(start, end=None, step=1, *, dtype: DType | None = None,
     return _new(arr, requires_grad)
 
 
-__all__ = ["arange", "bool_", "full", "manual_seed", "ones", "ones_like", "rand", "randn",
+__all__ = ["arange", "full", "manual_seed", "ones", "ones_like", "rand", "randn",
            "zeros", "zeros_like"]

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from .ir import ops
-from .tensor import Tensor
 
 
-def add(a, b): return a + b if isinstance(a, Tensor) else b.__radd__(a)
-def sub(a, b): return a - b if isinstance(a, Tensor) else b.__rsub__(a)
-def mul(a, b): return a * b if isinstance(a, Tensor) else b.__rmul__(a)
-def div(a, b): return a / b if isinstance(a, Tensor) else b.__rtruediv__(a)
-def pow(a, b): return a ** b if isinstance(a, Tensor) else b.__rpow__(a)
+def add(a, b): return ops.add(a, b)
+def sub(a, b): return ops.sub(a, b)
+def mul(a, b): return ops.mul(a, b)
+def div(a, b): return ops.div(a, b)
+def pow(a, b): return ops.pow(a, b)
 def eq(a, b): return a.eq(b)
 def ne(a, b): return a.ne(b)
 def lt(a, b): return a.lt(b)

@@ -36,24 +36,23 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
-    """Disable gradient recording inside the block or decorated function (`@no_grad` or
-    `@no_grad()`)."""
+class _BareDecorator(_GradMode):
+    """Usable as `@mode` as well as `@mode()` and `with mode():`."""
+
+    def __new__(cls, func=None):
+        return super().__new__(cls) if func is None else cls()(func)
+
+
+class no_grad(_BareDecorator):
+    """Disable gradient recording inside the block or decorated function."""
 
     enabled = False
 
-    def __new__(cls, func=None):
-        return super().__new__(cls) if func is None else cls()(func)
 
-
-class enable_grad(_GradMode):
-    """Enable gradient recording inside the block or decorated function (`@enable_grad` or
-    `@enable_grad()`)."""
+class enable_grad(_BareDecorator):
+    """Enable gradient recording inside the block or decorated function."""
 
     enabled = True
-
-    def __new__(cls, func=None):
-        return super().__new__(cls) if func is None else cls()(func)
 
 
 class set_grad_enabled(_GradMode):

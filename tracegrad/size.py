@@ -1,4 +1,5 @@
 """`Size`: the tuple type of `Tensor.shape`, printed as PyTorch prints it."""
+import math
 
 
 class Size(tuple):
@@ -6,7 +7,4 @@ class Size(tuple):
         return f"torch.Size({list(self)})"
 
     def numel(self) -> int:
-        n = 1
-        for s in self:
-            n *= s
-        return n
+        return math.prod(self)

@@ -7,6 +7,8 @@ dtypes and calls `Tensor._bind`: concrete tensors evaluate the op's numpy refere
 """
 from __future__ import annotations
 
+import math
+
 import threading
 import warnings
 
@@ -368,8 +370,6 @@ class Tensor(Value):
             suffixes.append("requires_grad=True")
         return tensor_repr(self._data, suffixes)
 
-    __hash__ = Value.__hash__
-
     # ---- ops -----------------------------------------------------------------------------------
     def add(self, other): return self + other
     def sub(self, other): return self - other
@@ -411,7 +411,7 @@ class Tensor(Value):
         if shape.count(-1) > 1:
             raise RuntimeError("only one dimension can be inferred")
         if -1 in shape:
-            known = int(np.prod([s for s in shape if s != -1]))
+            known = math.prod(s for s in shape if s != -1)
             if known == 0 or self.numel() % known:
                 raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
                                    f"{self.numel()}")
@@ -474,7 +474,7 @@ def _overload(out: Tensor, name: str) -> Tensor:
     """Rename the node `out` was just given: PyTorch names nodes by the overload called
     (`x.sum()` SumBackward0, `x.sum(dim)` SumBackward1; `t()`, `permute()`), not by the op."""
     if out.grad_fn is not None:
-        out.grad_fn = autograd.Node.create(*out.grad_fn.state(), name)
+        out.grad_fn = out.grad_fn.renamed(name)
     return out
 
 

@@ -23,8 +23,8 @@ def check_lowerable(fn: Function) -> None:
             raise UnsupportedError(op.name, "elementwise op without a scalar `lower` rule")
         if op.kind == "reduce" and op.name != "sum":
             raise UnsupportedError(op.name, "the only primitive reduction is 'sum'")
-        if op.kind == "layout" and op.name not in ("reshape", "transpose", "broadcast_to"):
-            raise UnsupportedError(op.name, "unknown layout op")
+        if op.kind == "layout" and op.view is None:
+            raise UnsupportedError(op.name, "layout op without a `view` rule")
         if len(eqn.outputs) != 1:
             raise UnsupportedError(op.name, "multi-output equations are not lowered")
 

@@ -10,15 +10,10 @@ transpose/broadcast/reshape of an unmaterialized expression is free.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Callable, Iterator
-
-
-def prod(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def contiguous_strides(shape) -> tuple:
@@ -43,7 +38,7 @@ class View:
 
     @property
     def size(self) -> int:
-        return prod(self.shape)
+        return math.prod(self.shape)
 
     def is_contiguous(self) -> bool:
         """Row-major dense (strides of size-1 dims don't matter)."""
@@ -68,7 +63,7 @@ class View:
         shape = tuple(shape)
         if shape == self.shape:
             return self
-        if prod(shape) == 0:
+        if math.prod(shape) == 0:
             return View.contiguous(shape, self.offset)
         old = [(n, s) for n, s in zip(self.shape, self.strides) if n != 1]
         new_strides = [0] * len(shape)

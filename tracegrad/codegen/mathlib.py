@@ -1,7 +1,7 @@
 """Vectorizable transcendental functions written in LLVM IR.
 
-glibc's scalar exp/log/tanh calls keep loops from vectorizing (4-40x slower than numpy, see the
-llvmlite notes), so exp, log and tanh are emitted here as branch-free IR (Cephes' polynomials,
+glibc's scalar exp/log/tanh calls keep loops from vectorizing (4-40x slower than numpy on this
+machine kind), so exp, log and tanh are emitted here as branch-free IR (Cephes' polynomials,
 Cody-Waite range reduction, `llvm.fmuladd`), each an internal `alwaysinline` function that the
 loop vectorizer sees through. Special values are handled explicitly: NaN propagates, overflow
 gives inf, underflow gives 0 (through subnormals), log of a negative is NaN, log(0) is -inf.

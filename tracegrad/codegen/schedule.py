@@ -20,10 +20,12 @@ and reduction strategy.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
-from ..ir import OPS, Function, Literal, Var
-from .expr import (Apply, Const, Load, Node, Reduce, View, contiguous_strides, loads, prod,
+from ..ir import OPS, Function, Literal, Var, float64, int64
+from .expr import (Apply, Const, Load, Node, Reduce, View, contiguous_strides, loads,
                    reductions, to_domain, transform)
 
 
@@ -39,7 +41,7 @@ class Buffer:
 
     @property
     def size(self) -> int:
-        return prod(self.shape)
+        return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:
@@ -155,7 +157,6 @@ class _Scheduler:
         self.fn = fn
         self.blas_dtypes = blas_dtypes
         self.value: dict[int, Node] = {}
-        self.var_of: dict[int, Var] = {}
         self.kernels: list = []
         self.temps: list[Buffer] = []
         self.uses: dict[int, int] = {}
@@ -264,13 +265,11 @@ class _Scheduler:
 
     def layout(self, eqn, v: Var) -> Node:
         (x,) = eqn.inputs
-        name, attrs = eqn.op.name, eqn.attrs
-        if name == "transpose":
-            fn = lambda view: view.transpose(attrs["perm"])  # noqa: E731
-        elif name == "broadcast_to":
-            fn = lambda view: view.broadcast_to(attrs["shape"])  # noqa: E731
-        else:
-            fn = lambda view: view.reshape(attrs["shape"])  # noqa: E731
+        op, attrs = eqn.op, eqn.attrs
+
+        def fn(view):
+            return op.view(view, **attrs)
+
         arg = self.node(x)
         if arg.rsig is not None:
             arg = self.materialize(x)
@@ -331,7 +330,6 @@ def schedule(fn: Function, blas_dtypes=()) -> Schedule:
 
 # -- loop planning ----------------------------------------------------------------------------
 def accumulator_dtype(dtype):
-    from ..ir import float64, int64
     return float64 if dtype.is_floating_point else int64
 
 
@@ -375,7 +373,7 @@ def plan(k, sched: Schedule) -> bool:
                 g.append(a)
                 continue
         groups.append([a])
-    extents = tuple(prod(domain[a] for a in g) for g in groups)
+    extents = tuple(math.prod(domain[a] for a in g) for g in groups)
     reduced = tuple(g[0] in axes for g in groups)
 
     def regroup(v):

@@ -74,7 +74,6 @@ class Literal:
 
 
 _SCALAR_TYPES = {d.name: TensorType((), d) for d in DTYPES}
-Atom = Var | Literal
 
 
 @dataclass(eq=False)
@@ -96,14 +95,6 @@ class Function:
 
     def __str__(self) -> str:
         return format_function(self)
-
-    @property
-    def in_types(self):
-        return [p.type for p in self.params]
-
-    @property
-    def out_types(self):
-        return [r.type for r in self.results]
 
     def key(self) -> str:
         """Structural hash: equal for functions that differ only in Var identities."""

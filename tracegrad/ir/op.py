@@ -27,32 +27,38 @@ class Op:
     vjp:       (ct, out, *inputs, **attrs) -> one cotangent (or None) per input. Inputs that
                were literals arrive as Python scalars. Multi-output ops get tuples for ct/out.
     lower:     elementwise only: (emitter, *scalar_operands, **attrs) -> scalar.
+    view:      layout only: (strided_view, **attrs) -> the view of the result, or None when
+               it is not expressible without a copy (the backend's View type provides
+               transpose/broadcast_to/reshape).
     decompose: composite only: (*inputs, **attrs) -> output, written with other ops.
     promote:   None, "same" (common dtype of operands from `promote_from` on) or "float"
                (same, then integer results become float32).
-    scalar_edges: whether literal operands are listed in `grad_fn.next_functions` (a bool, or a
-               predicate on the operand index).
+    listed:    (operand index, is a literal) -> whether the operand appears in a node's
+               `next_functions`; PyTorch omits the Python scalars of its scalar overloads
+               (pow, rsub) and `where`'s condition. Default: all operands.
     """
 
     def __init__(self, name: str, *, kind: str, infer: Callable, impl: Callable,
                  vjp: Callable | None = None, lower: Callable | None = None,
+                 view: Callable | None = None,
                  decompose: Callable | None = None, grad_fn: str | Callable | None = None,
                  promote: str | None = None, promote_from: int = 0,
-                 check: Callable | None = None, differentiable: bool = True,
-                 scalar_edges: bool = True):
+                 check: Callable | None = None,
+                 listed: Callable[[int, bool], bool] | None = None):
         self.name = name
         self.kind = kind
         self.infer = infer
         self.impl = impl
         self.vjp = vjp
         self.lower = lower
+        self.view = view
         self.decompose = decompose
         self.grad_fn = grad_fn
         self.promote = promote
         self.promote_from = promote_from
         self.check = check
-        self.scalar_edges = scalar_edges
-        self.differentiable = differentiable and vjp is not None
+        self.listed = listed or (lambda index, is_literal: True)
+        self.differentiable = vjp is not None
 
     def infer_types(self, in_types, attrs) -> list[TensorType]:
         out = self.infer(*in_types, **attrs)
@@ -63,14 +69,6 @@ class Op:
         if callable(self.grad_fn):
             return self.grad_fn(inputs, **attrs)
         return self.grad_fn or f"{self.name.capitalize()}Backward0"
-
-    def listed_operand(self, index: int, edges) -> bool:
-        """Whether operand `index` appears in a node's `next_functions`. PyTorch omits Python
-        scalars of ops with scalar overloads (pow, rsub) and non-differentiable conditions."""
-        if edges[index][0] == "lit":
-            edges_ok = self.scalar_edges
-            return edges_ok(index) if callable(edges_ok) else edges_ok
-        return self.promote_from == 0 or index >= self.promote_from
 
     def __call__(self, *args, **attrs):
         return bind(self, *args, **attrs)

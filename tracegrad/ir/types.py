@@ -1,6 +1,8 @@
 """Element types, tensor types and PyTorch's type-promotion rules."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,20 +80,10 @@ class TensorType:
 
     @property
     def size(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return math.prod(self.shape)
 
     def __str__(self) -> str:
         return f"{self.dtype.short}[{','.join(map(str, self.shape))}]"
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype.name))
-
-    def __eq__(self, other):
-        return (isinstance(other, TensorType) and self.shape == other.shape
-                and self.dtype is other.dtype)
 
 
 def scalar_dtype(value) -> DType:

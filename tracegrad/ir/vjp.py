@@ -25,7 +25,7 @@ class Adjoint:
     # Forward equation indices whose rules read saved values for any operand, even one that
     # needs no gradient: like the set of PyTorch nodes that save tensors (MulBackward0 saves
     # the scalar of `x * 2.0`), it decides which nodes a second backward may not run.
-    saved_by: set = None
+    saved_by: set
 
     @property
     def n_residuals(self) -> int:

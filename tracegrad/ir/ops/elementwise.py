@@ -24,19 +24,19 @@ def _compare_type(a, b):
     return _broadcast(a, b, dtype=bool_)
 
 
-def _float_unary(name, impl, vjp, lower, grad_fn=None):
+def _float_unary(name, impl, vjp, lower):
     return defop(name, kind="elementwise", infer=_broadcast, impl=impl, vjp=vjp, lower=lower,
-                 promote="float", grad_fn=grad_fn)
+                 promote="float")
 
 
-def _binary(name, impl, vjp, lower, promote="same", grad_fn=None, check=None, scalar_edges=True):
+def _binary(name, impl, vjp, lower, promote="same", grad_fn=None, check=None, listed=None):
     return defop(name, kind="elementwise", infer=_broadcast, impl=impl, vjp=vjp, lower=lower,
-                 promote=promote, grad_fn=grad_fn, check=check, scalar_edges=scalar_edges)
+                 promote=promote, grad_fn=grad_fn, check=check, listed=listed)
 
 
-def _compare(name, impl, pred):
+def _compare(name, impl):
     return defop(name, kind="elementwise", infer=_compare_type, impl=impl, promote="same",
-                 lower=lambda e, a, b: e.compare(pred, a, b), grad_fn=name.capitalize())
+                 lower=lambda e, a, b: e.compare(name, a, b))
 
 
 # ---- conversion and selection -------------------------------------------------------------
@@ -61,7 +61,7 @@ where = defop(
     impl=lambda c, a, b: np.where(c, a, b),
     vjp=lambda ct, out, c, a, b: (None, where(c, ct, 0.0), where(c, 0.0, ct)),
     lower=lambda e, c, a, b: e.select(c, a, b),
-    grad_fn="WhereBackward0")
+    grad_fn="WhereBackward0", listed=lambda index, is_literal: index > 0)
 
 full = defop(
     "full", kind="source",
@@ -102,7 +102,7 @@ relu = defop("relu", kind="elementwise", infer=_broadcast,
 add = _binary("add", np.add, lambda ct, out, x, y: (ct, ct), lambda e, x, y: e.add(x, y))
 sub = _binary("sub", np.subtract, lambda ct, out, x, y: (ct, -ct), lambda e, x, y: e.sub(x, y),
               grad_fn=lambda inputs: "SubBackward0" if isinstance(inputs[0], Value)
-              else "RsubBackward1", scalar_edges=lambda index: index == 1)
+              else "RsubBackward1", listed=lambda index, is_literal: index == 1 or not is_literal)
 mul = _binary("mul", np.multiply, lambda ct, out, x, y: (ct * y, ct * x),
               lambda e, x, y: e.mul(x, y))
 div = _binary("div", np.true_divide, lambda ct, out, x, y: (ct / y, -ct * x / (y * y)),
@@ -155,12 +155,12 @@ def _pow_name(inputs):
 
 
 pow = _binary("pow", _pow_impl, _pow_vjp, lambda e, x, y: e.pow(x, y), check=_pow_check,
-              grad_fn=_pow_name, scalar_edges=False)
+              grad_fn=_pow_name, listed=lambda index, is_literal: not is_literal)
 
 # ---- comparisons (not differentiable) -------------------------------------------------------
-eq = _compare("eq", np.equal, "eq")
-ne = _compare("ne", np.not_equal, "ne")
-lt = _compare("lt", np.less, "lt")
-le = _compare("le", np.less_equal, "le")
-gt = _compare("gt", np.greater, "gt")
-ge = _compare("ge", np.greater_equal, "ge")
+eq = _compare("eq", np.equal)
+ne = _compare("ne", np.not_equal)
+lt = _compare("lt", np.less)
+le = _compare("le", np.less_equal)
+gt = _compare("gt", np.greater)
+ge = _compare("ge", np.greater_equal)

@@ -1,6 +1,8 @@
 """Reductions. `sum` is the primitive the backend lowers; `mean` and `norm` decompose into it."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..op import defop
@@ -47,10 +49,7 @@ def _expand_back(ct, x, dims, keepdim):
 
 
 def _count(x, dims):
-    n = 1
-    for d in dims:
-        n *= x.shape[d]
-    return n
+    return math.prod(x.shape[d] for d in dims)
 
 
 reduce_sum = defop(

@@ -1,6 +1,8 @@
 """Layout primitives: reshape, transpose, broadcast_to. The backend turns them into strided views."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..op import defop
@@ -8,10 +10,7 @@ from ..types import TensorType
 
 
 def _reshape_type(x, shape):
-    n = 1
-    for s in shape:
-        n *= s
-    if n != x.size or any(s < 0 for s in shape):
+    if math.prod(shape) != x.size or any(s < 0 for s in shape):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.size}")
     return TensorType(tuple(shape), x.dtype)
 
@@ -48,18 +47,21 @@ def _inverse(perm):
 reshape = defop(
     "reshape", kind="layout", infer=_reshape_type,
     impl=lambda x, shape: np.reshape(x, shape),
+    view=lambda v, shape: v.reshape(shape),
     vjp=lambda ct, out, x, shape: reshape(ct, shape=x.shape),
     grad_fn="ViewBackward0")
 
 transpose = defop(
     "transpose", kind="layout", infer=_transpose_type,
     impl=lambda x, perm: np.transpose(x, perm),
+    view=lambda v, perm: v.transpose(perm),
     vjp=lambda ct, out, x, perm: transpose(ct, perm=_inverse(perm)),
     grad_fn="TransposeBackward0")  # permute() / .T: PermuteBackward0, t(): TBackward0
 
 broadcast_to = defop(
     "broadcast_to", kind="layout", infer=_broadcast_type,
     impl=lambda x, shape: x if x.shape == tuple(shape) else np.broadcast_to(x, shape),
+    view=lambda v, shape: v.broadcast_to(shape),
     vjp=lambda ct, out, x, shape: sum_to(ct, x.shape),
     grad_fn="ExpandBackward0")
 
