@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import versions
-from .ir import Eqn, Function, Literal, Var, evaluate, vjp
+from .ir import Adjoint, Eqn, Function, Var, evaluate, vjp
 from .size import Size
 
 BACKWARD_TWICE = (
@@ -45,7 +45,8 @@ class Node:
     def __init__(self, op, attrs, edges, saved, outputs, out_types, name):
         self.op = op
         self.attrs = attrs
-        self.edges = edges      # per operand: ("node", Node, i) | ("leaf", tensor) | ("const", type) | ("lit", Literal)
+        # per operand: ("node", Node, i) | ("leaf", tensor) | ("const", type) | ("lit", Literal)
+        self.edges = edges
         self.saved = saved      # per operand: its ndarray value (None for literals)
         self.outputs = outputs  # the op's output arrays
         self.out_types = out_types
@@ -162,7 +163,7 @@ def walk_graph(root: Node, out_index: int):
 class BackwardPlan:
     """The adjoint of one graph structure and where each of its residuals is saved."""
 
-    adjoint: object
+    adjoint: Adjoint
     places: list   # per residual: ("out"|"saved", node index, slot) of every node reading it
 
 
@@ -290,12 +291,13 @@ def _private(arrays, inputs) -> list:
     return out
 
 
-def check_gradient(output_type, gradient: np.ndarray | None, numel: int) -> None:
-    if gradient is None:
-        if numel != 1:
+def check_gradient(output_type, gradient_shape: tuple | None) -> None:
+    """PyTorch's errors for a missing or mis-shaped `gradient` argument of backward()."""
+    if gradient_shape is None:
+        if output_type.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
         return
-    if tuple(gradient.shape) != tuple(output_type.shape):
+    if tuple(gradient_shape) != tuple(output_type.shape):
         raise RuntimeError(
-            f"Mismatch in shape: grad_output[0] has a shape of {Size(gradient.shape)!r} and "
+            f"Mismatch in shape: grad_output[0] has a shape of {Size(gradient_shape)!r} and "
             f"output[0] has a shape of {Size(output_type.shape)!r}.")

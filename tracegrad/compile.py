@@ -55,11 +55,15 @@ class Specialization:
         compile_fn = _backend(backend)
         if wrt:
             self.adjoint = vjp(forward, wrt, name=f"{name}_vjp")
+            # Residuals that are inputs are read from the inputs; the others become extra
+            # ("hidden") outputs of the forward program.
             param_index = {id(p): i for i, p in enumerate(forward.params)}
             self.hidden = [r for r in self.adjoint.residuals if id(r) not in param_index]
+            hidden_index = {id(r): self.n_out + k for k, r in enumerate(self.hidden)}
             self.residual_src = [("in", param_index[id(r)]) if id(r) in param_index
-                                 else ("out", self.n_out + self.hidden.index(r))
+                                 else ("out", hidden_index[id(r)])
                                  for r in self.adjoint.residuals]
+            self.out_types = [v.type for v in forward.results + self.hidden]
             joint = Function(name, forward.params, forward.eqns, forward.results + self.hidden)
             self.forward_program = compile_fn(joint)
             self.backward_program = compile_fn(self.adjoint.fn)
@@ -70,7 +74,7 @@ class Specialization:
 
     def _call_op(self, name) -> Op:
         adj = self.adjoint
-        out_types = [v.type for v in self.forward.results + self.hidden]
+        out_types = self.out_types
         grad_types = [v.type for v in adj.fn.results]
         n_in = len(self.forward.params)
         backward_op = Op(f"{name}_backward", kind="opaque",
@@ -88,7 +92,7 @@ class Specialization:
                 result[i] = g
             return tuple(result)
 
-        return Op(f"{name}", kind="opaque", infer=lambda *types: out_types,
+        return Op(name, kind="opaque", infer=lambda *types: out_types,
                   impl=lambda *arrays: tuple(self.forward_program(*arrays)),
                   vjp=rule, grad_fn="CompiledFunctionBackward")
 
@@ -107,8 +111,8 @@ class Specialization:
         node = None
         if self.backward_program is not None:  # grad mode is part of the signature
             node = autograd.Node.create(
-                self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs,
-                [v.type for v in self.forward.results + self.hidden], "CompiledFunctionBackward")
+                self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs, self.out_types,
+                "CompiledFunctionBackward")
         results = []
         for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires)):
             grad = node is not None and req
