@@ -1,0 +1,1 @@
+"""Op tables by family; `opinfo.collect()` gathers the `OPS` list of every module here."""
