@@ -86,6 +86,7 @@ def _op_cases():
         cases += [(name, d) for d in ALL_DTYPES]
     cases += [("convert", (s, d)) for s in ALL_DTYPES for d in ALL_DTYPES]
     cases += [("full", d) for d in ALL_DTYPES]
+    cases += [("guard", bool_)]
     cases += [(name, float32) for name in ("sum", "mean", "norm", "matmul", "reshape",
                                            "transpose", "broadcast_to")]
     return cases
@@ -109,6 +110,10 @@ def _build_op(name, dtype):
         if src.is_floating_point and dst is int64:
             x = np.where(np.isfinite(x), x, 7).astype(src.np)   # nan/inf -> int is undefined
         return (lambda a: ops.convert(a, dtype=dst)), [x]
+    if name == "guard":
+        return (lambda c: (ops.guard(c, expect=True, at="here"),
+                           ops.guard(ops.reshape(c, shape=()), expect=False, at="there"))), \
+            [np.asarray([True])[0:1].reshape(())]
     if name == "full":
         # `full` has no tensor operand, so it is emitted on the builder directly.
         return (lambda a: a + a.builder.emit(OPS["full"], [], dict(shape=(3, 4), dtype=dtype,

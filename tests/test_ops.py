@@ -181,7 +181,7 @@ def test_table_entries_are_well_formed():
 
 # Primitives users never reach directly: they appear in adjoints and decompositions, and are
 # covered there (tests/test_compile.py, tests/test_gradcheck.py).
-INTERNAL = {"full", "zeros_like", "stop_gradient"}
+INTERNAL = {"full", "zeros_like", "stop_gradient", "guard"}
 
 
 def test_table_reaches_every_primitive():

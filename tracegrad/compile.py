@@ -1,176 +1,277 @@
-"""`@tracegrad.compile`: trace once per input signature, compile forward and adjoint IR, re-run.
+"""`@tracegrad.compile`: trace once per input signature and path, compile, re-run.
 
-The compiled forward returns the function's outputs plus the intermediate values the adjoint
-needs (residuals). Outputs get a `CompiledFunctionBackward` grad_fn: a Node of an opaque op
-whose VJP rule calls the compiled adjoint, so the eager engine runs it like any other node and
-`.grad` accumulation, `retain_graph` and mixing with eager ops behave as in eager mode.
+A call is looked up by its signature (tensor shapes, dtypes, requires_grad; non-tensor
+arguments by value; keyword names; grad mode). Each signature holds the specializations traced
+for it so far, one per path through value-dependent Python code (`if x.sum() > 0`, `.item()`):
+the compiled forward computes every guard, and a call whose guards disagree with the ones
+recorded tries the next specialization, or traces the new path. Side effects of the Python
+function (printing, appending to a list) happen when it is traced, not on compiled calls.
 """
 from __future__ import annotations
 
 import functools
-import os
-import types
+import logging
+import time
+import warnings
 
 import numpy as np
 
-from . import autograd
+from . import config
 from .grad_mode import is_grad_enabled
-from .ir import Function, Op, Var, evaluate, simplify, vjp
-from .tensor import Tensor, current_trace, edge_of
-from .tracing import Trace
+from .ir import Function, simplify
+from .sources import fingerprint, locate, roots
+from .specialization import Specialization
+from .tensor import Tensor, current_trace
+from .tracing import Guard, Trace
+
+log = logging.getLogger("tracegrad.compile")
 
 
-class InterpretedProgram:
-    """The reference backend: evaluates IR with numpy (for debugging and cross-checking)."""
+class CompiledFunction:
+    """A function traced and compiled per signature and path. See `tracegrad.compile`."""
 
-    def __init__(self, fn: Function):
+    def __init__(self, fn, backend: str = "llvm", recompile_limit: int | None = None):
         self.fn = fn
+        self.backend = backend
+        self.recompile_limit = recompile_limit
+        self.name = getattr(fn, "__name__", "f").replace("<", "").replace(">", "")
+        self._by_signature: dict = {}
+        self.specializations: list[Specialization] = []
+        self.trace_count = 0
+        self.eager_reason: str | None = None   # set when the limit was reached
+        self._last: Specialization | None = None   # the specialization the last call ran
+        functools.update_wrapper(self, fn)
 
-    def __call__(self, *arrays):
-        return evaluate(self.fn, arrays)
+    # ---- signatures --------------------------------------------------------------------------
+    def signature(self, flat, keys=()) -> tuple:
+        """The specialization key of a call: per argument, a tensor's (shape, dtype,
+        requires_grad) or a non-tensor's value; keyword names; grad mode."""
+        sig = []
+        for a in flat:
+            if isinstance(a, Tensor):
+                sig.append(("tensor", tuple(a.shape), a.dtype.name, a.requires_grad))
+            else:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
+                                    f"neither a Tensor nor hashable") from None
+                sig.append(("const", _const_key(a)))
+        return (tuple(sig), keys, is_grad_enabled())
 
+    def _names(self, n_positional: int, keys) -> list:
+        return _param_names(self.fn, n_positional) + list(keys)
 
-def _backend(name: str):
-    if name == "llvm":
-        from .codegen import compile_function
-        return compile_function
-    if name == "interpreter":
-        return InterpretedProgram
-    raise ValueError(f"unknown backend {name!r} (expected 'llvm' or 'interpreter')")
+    def _why_new(self, sig, names) -> str:
+        """Why no specialization fits `sig`: the differences from the nearest one."""
+        if not self._by_signature:
+            return "first call"
+        diffs = [_differences(old, sig, names) for old in self._by_signature]
+        return "; ".join(min(diffs, key=len))
 
+    # ---- calling -----------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if current_trace() is not None or config.disable_compile or self.eager_reason:
+            return self.fn(*args, **kwargs)  # inside another trace: inline; else eager
+        keys = tuple(sorted(kwargs))
+        flat = list(args) + [kwargs[k] for k in keys]
+        sig = self.signature(flat, keys)
+        tensors = [a for a in flat if isinstance(a, Tensor)]
+        reason = None
+        for spec in self._by_signature.get(sig, ()):
+            captured, why = spec.captured_now()
+            if why is None:
+                outs = spec.run(tensors, captured)
+                if not isinstance(outs, Guard):
+                    self._last = spec
+                    return tuple(outs) if spec.multiple else outs[0]
+                why = (f"guard {outs.describe()} was {not outs.expect}, "
+                       f"expected {outs.expect}")
+            reason = reason or why
+        names = self._names(len(flat) - len(keys), keys)
+        reason = reason or self._why_new(sig, names)
+        limit = config.recompile_limit if self.recompile_limit is None else self.recompile_limit
+        if len(self.specializations) >= limit:
+            self.eager_reason = (f"{len(self.specializations)} specializations reached the limit "
+                                 f"of {limit} (last reason: {reason})")
+            warnings.warn(f"tracegrad.compile: {self.name} now runs eagerly: "
+                          f"{self.eager_reason}. Raise tracegrad.config.recompile_limit (or "
+                          f"TRACEGRAD_RECOMPILE_LIMIT) to compile more.", RuntimeWarning,
+                          stacklevel=2)
+            return self.fn(*args, **kwargs)
+        if config.log_recompiles:
+            log.warning("tracegrad.compile: tracing %s (specialization %d): %s", self.name,
+                        len(self.specializations), reason)
+        spec = self._specialize(flat, keys, sig, reason)
+        captured, why = spec.captured_now()
+        outs = spec.run(tensors, captured) if why is None else None
+        if outs is None or isinstance(outs, Guard):
+            # The function does not trace the same way twice on the same inputs (it reads a
+            # clock or a random generator): this call at least is exactly eager.
+            return self.fn(*args, **kwargs)
+        self._last = spec
+        return tuple(outs) if spec.multiple else outs[0]
 
-class Specialization:
-    """Everything compiled for one input signature."""
+    def trace(self, flat, keys=()):
+        """Trace for the arguments `flat` (positional, then keyword values in `keys` order).
+        Returns (traced Function: outputs then guard predicates, number of outputs, guards,
+        captured tensors, output requires_grad flags, whether a tuple came back)."""
+        trace = Trace(self.name)
+        names = self._names(len(flat) - len(keys), keys)
+        traced = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
+                  for i, a in enumerate(flat)]
+        n = len(flat) - len(keys)
+        with trace:
+            out = self.fn(*traced[:n], **dict(zip(keys, traced[n:])))
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        if not outs or not all(isinstance(o, Tensor) for o in outs):
+            raise TypeError(f"tracegrad.compile: {self.name} must return a Tensor or a tuple of "
+                            f"Tensors")
+        results = [trace._lift(o) for o in outs] + [g.var for g in trace.guards]
+        fn = simplify(Function(self.name, trace.params(), trace.builder.eqns, results))
+        # Simplification may merge equal guard predicates: read them back from the results.
+        for g, var in zip(trace.guards, fn.results[len(outs):]):
+            g.var = var
+        self.trace_count += 1
+        return (fn, len(outs), trace.guards, trace.captured, [o.requires_grad for o in outs],
+                isinstance(out, (tuple, list)))
 
-    def __init__(self, name, forward: Function, captured, out_requires, multiple: bool,
-                 bindings: list, backend: str, wrt: list):
-        self.forward = forward
-        self.captured = captured
-        self.captured_sig = [_tensor_sig(t) for t in captured]
-        self.bindings = bindings
-        self.out_requires = out_requires
-        self.multiple = multiple
-        self.n_out = len(forward.results)
-        self.adjoint = None
-        compile_fn = _backend(backend)
-        if wrt:
-            self.adjoint = vjp(forward, wrt, name=f"{name}_vjp")
-            # Residuals that are inputs are read from the inputs; the others become extra
-            # ("hidden") outputs of the forward program.
-            param_index = {id(p): i for i, p in enumerate(forward.params)}
-            self.hidden = [r for r in self.adjoint.residuals if id(r) not in param_index]
-            hidden_index = {id(r): self.n_out + k for k, r in enumerate(self.hidden)}
-            self.residual_src = [("in", param_index[id(r)]) if id(r) in param_index
-                                 else ("out", hidden_index[id(r)])
-                                 for r in self.adjoint.residuals]
-            self.out_types = [v.type for v in forward.results + self.hidden]
-            joint = Function(name, forward.params, forward.eqns, forward.results + self.hidden)
-            self.forward_program = compile_fn(joint)
-            self.backward_program = compile_fn(self.adjoint.fn)
-            self.call_op = self._call_op(name)
-        else:
-            self.forward_program = compile_fn(forward)
-            self.backward_program = None
-
-    def _call_op(self, name) -> Op:
-        adj = self.adjoint
-        out_types = self.out_types
-        grad_types = [v.type for v in adj.fn.results]
-        n_in = len(self.forward.params)
-        backward_op = Op(f"{name}_backward", kind="opaque",
-                         infer=lambda *types: grad_types,
-                         impl=lambda *arrays: tuple(self.backward_program(*arrays)))
-
-        def rule(cts, outs, *inputs):
-            if not isinstance(cts, tuple):
-                cts, outs = (cts,), (outs,)
-            residuals = [inputs[i] if src == "in" else outs[i] for src, i in self.residual_src]
-            grads = backward_op(*residuals, *cts[:self.n_out])
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            result = [None] * n_in
-            for i, g in zip(adj.wrt, grads):
-                result[i] = g
-            return tuple(result)
-
-        return Op(name, kind="opaque", infer=lambda *types: out_types,
-                  impl=lambda *arrays: tuple(self.forward_program(*arrays)),
-                  vjp=rule, grad_fn="CompiledFunctionBackward")
-
-    def guards_hold(self) -> bool:
-        """Captured tensors kept their types, and the names the function reads them through
-        (globals, closure cells) still refer to the same tensors."""
-        return ([_tensor_sig(t) for t in self.captured] == self.captured_sig
-                and all(_binding(holder, name) is value for holder, name, value in self.bindings))
-
-    def run(self, tensors):
-        """Run the compiled forward on `tensors` (then the captured ones); outputs that
-        require grad share one `CompiledFunctionBackward` node holding the residuals."""
-        inputs = list(tensors) + self.captured
-        arrays = [t._data for t in inputs]
-        outs = self.forward_program(*arrays)
-        node = None
-        if self.backward_program is not None:  # grad mode is part of the signature
-            node = autograd.Node.create(
-                self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs, self.out_types,
-                "CompiledFunctionBackward")
-        results = []
-        for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires)):
-            grad = node is not None and req
-            results.append(Tensor._make(o, requires_grad=grad, grad_fn=node if grad else None,
-                                        out_index=i))
-        return results
-
-
-def _tensor_bindings(fn) -> list:
-    """(namespace, name, value) for each global and closure cell holding a tensor (or None)
-    that `fn` can read: in its own code, nested code (lambdas, comprehensions) and the
-    functions it calls by global or closure name. Rebinding one of them must retrace.
-    Tensors reached through other objects (attributes, containers) are read afresh on every
-    call, but rebinding those is not detected."""
-    found, seen = [], set()
-
-    def visit(f):
-        f = f.fn if isinstance(f, CompiledFunction) else f
-        code = getattr(f, "__code__", None)
-        if code is None or id(code) in seen:
-            return
-        seen.add(id(code))
-        for cell in getattr(f, "__closure__", None) or ():
+    def _specialize(self, flat, keys, sig, reason) -> Specialization:
+        start = time.perf_counter()
+        sources = roots(self.fn, CompiledFunction)
+        root_guards = []
+        for src in sources:
             try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell
+                root_guards.append((src, fingerprint(src.read())))
+            except LookupError:
                 continue
-            if isinstance(value, Tensor):
-                found.append((cell, None, value))
-            elif callable(value):
-                visit(value)
-        visit_code(code, f.__globals__)
+        traced, n_out, guards, captured, out_requires, multiple = self.trace(flat, keys)
+        trace_seconds = time.perf_counter() - start
+        inputs = [a for a in flat if isinstance(a, Tensor)] + captured
+        # The trace saw the grad mode of every op (no_grad / enable_grad inside included).
+        wrt = [i for i, t in enumerate(inputs) if t.requires_grad] if any(out_requires) else []
+        spec = Specialization(self.name, traced, n_out, guards, captured,
+                              locate(captured, sources), root_guards, out_requires, multiple,
+                              self.backend, wrt, sig, reason, trace_seconds)
+        self._by_signature.setdefault(sig, []).append(spec)
+        self.specializations.append(spec)
+        return spec
 
-    def visit_code(code, namespace):
-        for name in code.co_names:
-            if name not in namespace:
-                continue
-            value = namespace[name]
-            if value is None or isinstance(value, Tensor):
-                found.append((namespace, name, value))
-            elif isinstance(value, (types.FunctionType, CompiledFunction)):
-                visit(value)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType) and id(const) not in seen:
-                seen.add(id(const))
-                visit_code(const, namespace)
+    # ---- inspection --------------------------------------------------------------------------
+    def stages(self, *args, **kwargs) -> dict:
+        """The text of every stage for these arguments (compiling them if needed): traced IR
+        (outputs, then guard predicates), adjoint IR, optimized IR (what the backend
+        compiles: forward returning residuals and guards, then adjoint), LLVM IR, assembly."""
+        spec = self._spec_for(args, kwargs)
+        out = {"traced": str(spec.traced)}
+        if spec.adjoint is not None:
+            out["adjoint"] = str(spec.adjoint.fn)
+        for key, attr in (("optimized", "fn"), ("llvm", "llvm_ir_optimized"), ("asm", "asm")):
+            text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
+                    if p is not None]
+            if all(t is not None for t in text):
+                out[key] = "\n".join(map(str, text))
+        return out
 
-    visit(fn)
-    return found
+    def _spec_for(self, args, kwargs) -> Specialization:
+        """The specialization a call with these arguments runs (creating it if needed)."""
+        self._last = None
+        self(*args, **kwargs)
+        if self._last is None:
+            raise RuntimeError(f"tracegrad.compile: {self.name} ran eagerly for these arguments"
+                               + (f": {self.eager_reason}" if self.eager_reason else ""))
+        return self._last
+
+    def explain(self) -> "Explanation":
+        """The specializations so far: signature, guards, why each was traced, trace and
+        compile times, and how often each ran."""
+        return Explanation(self)
 
 
-def _binding(holder, name):
-    if name is None:
-        try:
-            return holder.cell_contents
-        except ValueError:
-            return None
-    return holder.get(name)
+class Explanation:
+    """`CompiledFunction.explain()`: printable; `.specializations` holds one dict each."""
+
+    def __init__(self, cf: CompiledFunction):
+        self.name = cf.name
+        self.eager_reason = cf.eager_reason
+        self.specializations = []
+        for spec in cf.specializations:
+            n_pos = len(spec.signature[0]) - len(spec.signature[1])
+            names = cf._names(n_pos, spec.signature[1])
+            self.specializations.append({
+                "signature": _signature_text(spec.signature, names),
+                "guards": [f"{g.describe()} is {g.expect}" for g in spec.guards],
+                "reason": spec.reason,
+                "trace_ms": spec.trace_seconds * 1e3,
+                "compile_ms": spec.compile_seconds * 1e3,
+                "hits": spec.hits,
+            })
+
+    def __str__(self) -> str:
+        lines = [f"{self.name}: {len(self.specializations)} specialization(s)"]
+        if self.eager_reason:
+            lines.append(f"  runs eagerly: {self.eager_reason}")
+        for i, s in enumerate(self.specializations):
+            lines.append(f"  [{i}] {s['signature']}")
+            lines.append(f"      traced because: {s['reason']}")
+            lines += [f"      guard: {g}" for g in s["guards"]]
+            lines.append(f"      trace {s['trace_ms']:.1f} ms, compile {s['compile_ms']:.1f} ms, "
+                         f"{s['hits']} call(s)")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _arg_text(entry) -> str:
+    if entry[0] == "tensor":
+        _, shape, dtype, requires_grad = entry
+        return f"{dtype}{list(shape)}" + (" requires_grad" if requires_grad else "")
+    return repr(entry[1][-1])
+
+
+def _signature_text(sig, names) -> str:
+    args = ", ".join(f"{n}: {_arg_text(e)}" for n, e in zip(names, sig[0]))
+    return f"({args}), grad mode {'on' if sig[2] else 'off'}"
+
+
+def _differences(old, new, names) -> list[str]:
+    """Readable differences between two signatures (`old` is what a trace expected)."""
+    (old_args, old_keys, old_grad), (new_args, new_keys, new_grad) = old, new
+    if old_keys != new_keys or len(old_args) != len(new_args):
+        return [f"arguments changed from ({', '.join(names[:len(old_args)])}...) with keywords "
+                f"{list(old_keys)} to keywords {list(new_keys)}"]
+    out = []
+    for name, a, b in zip(names, old_args, new_args):
+        if a == b:
+            continue
+        if a[0] != b[0]:
+            out.append(f"argument {name!r} changed from {_arg_text(a)} to {_arg_text(b)}")
+        elif a[0] == "tensor":
+            if a[1] != b[1]:
+                if len(a[1]) != len(b[1]):
+                    out.append(f"tensor {name!r} dimension mismatch: expected {len(a[1])}, "
+                               f"actual {len(b[1])}")
+                else:
+                    i = next(i for i, (x, y) in enumerate(zip(a[1], b[1])) if x != y)
+                    out.append(f"tensor {name!r} size mismatch at index {i}: expected "
+                               f"{a[1][i]}, actual {b[1][i]}")
+            if a[2] != b[2]:
+                out.append(f"tensor {name!r} dtype mismatch: expected {a[2]}, actual {b[2]}")
+            if a[3] != b[3]:
+                out.append(f"tensor {name!r} requires_grad mismatch: expected {a[3]}, "
+                           f"actual {b[3]}")
+        else:
+            out.append(f"argument {name!r} changed: expected {a[1][-1]!r}, actual {b[1][-1]!r}")
+    if old_grad != new_grad:
+        out.append(f"grad mode mismatch: expected {'enabled' if old_grad else 'disabled'}, "
+                   f"actual {'enabled' if new_grad else 'disabled'}")
+    return out
+
+
+def _param_names(fn, n: int) -> list:
+    code = getattr(fn, "__code__", None)
+    names = list(code.co_varnames[:code.co_argcount]) if code else []
+    return (names + [f"arg{i}" for i in range(len(names), n)])[:n]
 
 
 def _const_key(a):
@@ -185,114 +286,16 @@ def _const_key(a):
     return (type(a).__name__, a)
 
 
-def _tensor_sig(t: Tensor):
-    return (tuple(t.shape), t.dtype.name, t.requires_grad)
-
-
-class CompiledFunction:
-    """A function traced and compiled once per signature (shapes, dtypes, requires_grad, grad
-    mode, non-tensor arguments). See `tracegrad.compile`."""
-
-    def __init__(self, fn, backend: str = "llvm"):
-        self.fn = fn
-        self.backend = backend
-        self.name = getattr(fn, "__name__", "f").replace("<", "").replace(">", "")
-        self.specializations: dict = {}
-        self.trace_count = 0
-        functools.update_wrapper(self, fn)
-
-    def signature(self, flat, keys=()) -> tuple:
-        """The specialization key of a call: per argument, a tensor's (shape, dtype,
-        requires_grad) or a non-tensor's value; keyword names; grad mode."""
-        sig = []
-        for a in flat:
-            if isinstance(a, Tensor):
-                sig.append(("tensor",) + _tensor_sig(a))
-            else:
-                try:
-                    hash(a)
-                except TypeError:
-                    raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
-                                    f"neither a Tensor nor hashable") from None
-                sig.append(("const", _const_key(a)))
-        return (tuple(sig), keys, is_grad_enabled())
-
-    def _call(self, flat, keys):
-        n = len(flat) - len(keys)
-        return self.fn(*flat[:n], **dict(zip(keys, flat[n:])))
-
-    def trace(self, flat, keys=()):
-        """Trace for the arguments `flat` (positional, then keyword values in `keys` order);
-        return (forward Function, captured tensors, output flags, whether a tuple came back)."""
-        trace = Trace(self.name)
-        names = _param_names(self.fn, len(flat) - len(keys)) + list(keys)
-        traced = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
-                  for i, a in enumerate(flat)]
-        with trace:
-            out = self._call(traced, keys)
-        outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        if not outs or not all(isinstance(o, Tensor) for o in outs):
-            raise TypeError(f"tracegrad.compile: {self.name} must return a Tensor or a tuple of "
-                            f"Tensors")
-        results = [trace._lift(o) for o in outs]
-        forward = simplify(Function(self.name, trace.params(), trace.builder.eqns, results))
-        self.trace_count += 1
-        return (forward, trace.captured, [o.requires_grad for o in outs],
-                isinstance(out, (tuple, list)))
-
-    def _specialize(self, flat, keys):
-        bindings = _tensor_bindings(self.fn)
-        forward, captured, out_requires, multiple = self.trace(flat, keys)
-        inputs = [a for a in flat if isinstance(a, Tensor)] + captured
-        # The trace saw the grad mode of every op (no_grad / enable_grad inside included).
-        wrt = [i for i, t in enumerate(inputs) if t.requires_grad] if any(out_requires) else []
-        return Specialization(self.name, forward, captured, out_requires, multiple, bindings,
-                              self.backend, wrt)
-
-    def _specialization(self, args, kwargs):
-        keys = tuple(sorted(kwargs))
-        flat = list(args) + [kwargs[k] for k in keys]
-        sig = self.signature(flat, keys)
-        spec = self.specializations.get(sig)
-        if spec is None or not spec.guards_hold():
-            spec = self.specializations[sig] = self._specialize(flat, keys)
-        return spec, flat
-
-    def __call__(self, *args, **kwargs):
-        if current_trace() is not None or os.environ.get("TRACEGRAD_DISABLE_COMPILE") == "1":
-            return self.fn(*args, **kwargs)  # inside another trace: inline; disabled: eager
-        spec, flat = self._specialization(args, kwargs)
-        outs = spec.run([a for a in flat if isinstance(a, Tensor)])
-        return tuple(outs) if spec.multiple else outs[0]
-
-    def stages(self, *args, **kwargs) -> dict:
-        """The text of every stage for these arguments: traced IR, adjoint IR, optimized IR
-        (what the backend compiles: forward returning residuals, then adjoint), LLVM IR and
-        assembly."""
-        spec, _ = self._specialization(args, kwargs)
-        out = {"traced": str(spec.forward)}
-        if spec.adjoint is not None:
-            out["adjoint"] = str(spec.adjoint.fn)
-        for key, attr in (("optimized", "fn"), ("llvm", "llvm_ir_optimized"), ("asm", "asm")):
-            text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
-                    if p is not None]
-            if all(t is not None for t in text):
-                out[key] = "\n".join(map(str, text))
-        return out
-
-
-def _param_names(fn, n: int) -> list:
-    code = getattr(fn, "__code__", None)
-    names = list(code.co_varnames[:code.co_argcount]) if code else []
-    return (names + [f"arg{i}" for i in range(len(names), n)])[:n]
-
-
-def compile(fn=None, *, backend: str = "llvm"):
+def compile(fn=None, *, backend: str = "llvm", recompile_limit: int | None = None):
     """Decorator: trace `fn` on the first call for each input signature, compile its forward and
     adjoint IR to machine code, and re-run that on later calls with the same signature.
 
-    Set TRACEGRAD_DISABLE_COMPILE=1 to run every compiled function eagerly.
+    Python code that reads tensor values (`if loss > 0`, `.item()`) is traced along the path
+    the values take, with guards that send calls taking another path to a new specialization;
+    after `recompile_limit` specializations (default `tracegrad.config.recompile_limit`, 8) the
+    function runs eagerly. `f.explain()` lists the specializations and why each was made.
+    `tracegrad.config` (or environment variables) disables compilation or logs recompiles.
     """
     if fn is None:
-        return lambda f: CompiledFunction(f, backend)
-    return CompiledFunction(fn, backend)
+        return lambda f: CompiledFunction(f, backend, recompile_limit)
+    return CompiledFunction(fn, backend, recompile_limit)

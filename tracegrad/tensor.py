@@ -320,12 +320,15 @@ class Tensor(Value):
     # ---- conversion to Python / numpy ----------------------------------------------------------
     def _concrete(self, what: str) -> np.ndarray:
         trace = self._trace or current_trace()
-        if trace is not None:  # even a concrete tensor's value would be baked into the trace
-            trace.concretization_error(what)
+        if trace is not None:  # the value decides Python control flow: the trace guards it
+            return trace.concrete(self, what)
         return self._data
 
     def item(self):
-        data = self._concrete(".item()")
+        return self._item(".item()")
+
+    def _item(self, what: str):
+        data = self._concrete(what)
         if data.size != 1:
             raise RuntimeError(f"a Tensor with {data.size} elements cannot be converted to Scalar")
         return data.reshape(()).item()
@@ -348,12 +351,10 @@ class Tensor(Value):
         return bool(data.reshape(()))
 
     def __float__(self) -> float:
-        self._concrete("float()")
-        return float(self.item())
+        return float(self._item("float()"))
 
     def __int__(self) -> int:
-        self._concrete("int()")
-        return int(self.item())
+        return int(self._item("int()"))
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point:

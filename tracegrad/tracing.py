@@ -1,19 +1,26 @@
-"""Tracing: running a Python function on symbolic Tensors to record its IR."""
+"""Tracing: running a Python function on symbolic Tensors to record its IR.
+
+Traced tensors hold no data. When Python needs one's value (`bool()`, `.item()`, `.tolist()`),
+the trace evaluates it on the concrete inputs of the call being traced and records a guard:
+a bool in the IR that is True exactly when another input would give the same value, so the
+compiled code can tell when a call must take a different path.
+"""
 from __future__ import annotations
 
 import linecache
+import math
 import os
 import sys
+from dataclasses import dataclass
+
+import numpy as np
 
 from .grad_mode import is_grad_enabled
-from .ir import Builder, Literal, Var, ops
+from .ir import Builder, Literal, Var, bool_, ops
+from .ir.interpreter import literal_value, run_op
 from .tensor import Tensor, current_trace, set_current_trace
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-class ConcretizationError(RuntimeError):
-    """A traced function asked for the value of a traced tensor (bool(), .item(), ...)."""
 
 
 def _user_frame() -> str:
@@ -27,11 +34,35 @@ def _user_frame() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" + (f": {line}" if line else "")
 
 
+@dataclass
+class Guard:
+    """A value-dependent decision: the guard equation's output `var` must equal `expect`."""
+    var: Var
+    expect: bool
+    at: str        # "file:line: source" of the Python code that read the value
+    what: str      # "bool()", ".item()", ...
+    value: str     # the value read, for messages
+
+    def describe(self) -> str:
+        """`line 12: if x.sum() > 0:` for a truth value, `line 3: ... (.item() == 2.5)`."""
+        if self.what == "bool()":
+            return f"`{_short(self.at)}`"
+        return f"`{_short(self.at)}` ({self.what} == {self.value})"
+
+
+def _short(at: str) -> str:
+    """`file:line: source` -> `line N: source`."""
+    head, _, source = at.partition(": ")
+    line = head.rsplit(":", 1)[-1]
+    return f"line {line}: {source}" if source else f"line {line}"
+
+
 class Trace:
     """Records the ops applied to its tracers into a Builder.
 
     While a trace is active every op is recorded, including ops on concrete tensors the function
     closes over: those become extra parameters (`captured`), read afresh on every call.
+    `guards` lists the value-dependent decisions taken (see the module docstring).
     """
 
     def __init__(self, name: str):
@@ -39,10 +70,14 @@ class Trace:
         self.inputs: list[Tensor] = []
         self.captured: list[Tensor] = []
         self._captured_vars: dict[int, Var] = {}
+        self.guards: list[Guard] = []
+        self._values: dict[int, np.ndarray] = {}   # concrete value of each evaluated Var
+        self._evaluated = 0                         # equations evaluated so far
 
     def input(self, like: Tensor, hint: str) -> Tensor:
         sym = self.builder.param(like.type, hint)
         t = Tensor._make(None, requires_grad=like.requires_grad, trace=self, var=sym.var)
+        self._values[id(sym.var)] = like._data
         self.inputs.append(t)
         return t
 
@@ -54,6 +89,7 @@ class Trace:
             if v is None:
                 v = Var(value.type, f"c{len(self.captured)}")
                 self._captured_vars[id(value)] = v
+                self._values[id(v)] = value._data
                 self.captured.append(value)
             return v
         raise RuntimeError(f"a traced tensor from another tracegrad.compile trace was used here "
@@ -76,12 +112,54 @@ class Trace:
     def detach(self, t: Tensor) -> Tensor:
         return self.apply(ops.stop_gradient, [t], {})
 
-    def concretization_error(self, what: str):
-        raise ConcretizationError(
-            f"{what} needs a tensor's value while tracing, at {_user_frame()}. tracegrad.compile "
-            f"traces the function once per input signature, so Python control flow cannot depend "
-            f"on tensor values (it would bake in one branch). Compute both branches and select "
-            f"with tracegrad.where, or move the value-dependent code outside the compiled function.")
+    def value(self, t: Tensor) -> np.ndarray:
+        """The concrete value of `t` for the inputs being traced (equations not evaluated yet
+        are evaluated now, with the same numpy implementations eager mode uses)."""
+        var = self._lift(t)
+        eqns = self.builder.eqns
+        with np.errstate(all="ignore"):
+            while self._evaluated < len(eqns):
+                e = eqns[self._evaluated]
+                args = [literal_value(a) if isinstance(a, Literal) else self._values[id(a)]
+                        for a in e.inputs]
+                outs = run_op(e.op, args, e.attrs, [v.type for v in e.outputs])
+                self._values.update((id(v), o) for v, o in zip(e.outputs, outs))
+                self._evaluated += 1
+        return self._values[id(var)]
+
+    def concrete(self, t: Tensor, what: str) -> np.ndarray:
+        """`t`'s value for Python code (`what` is "bool()", ".item()", ...), guarded: a call
+        with inputs that give another value (another truth value for `bool()`) must not reuse
+        this trace."""
+        data = self.value(t)
+        if data.size == 0 or (what == "bool()" and data.size != 1):
+            return data  # nothing to guard, or the caller raises PyTorch's error
+        # Called from Python code inside the traced function: this trace is the current one,
+        # so the ops below are recorded in it (for a captured concrete `t` too).
+        if what == "bool()":
+            x = ops.reshape(t, shape=())
+            pred = x if x.dtype is bool_ else ops.ne(x, 0)
+            expect, shown = bool(data), str(bool(data))
+        else:
+            pred, expect, shown = self._equals(t, data), True, _show(data)
+        at = _user_frame()
+        var = self.builder.emit_vars(ops.guard, [self._lift(pred)],
+                                     {"expect": expect, "at": at})[0]
+        self.guards.append(Guard(var, expect, at, what, shown))
+        return data
+
+    def _equals(self, t: Tensor, data: np.ndarray) -> Tensor:
+        """A traced 0-d bool: every element of `t` equals `data` (NaN equal to NaN)."""
+        if data.size == 1:
+            x = ops.reshape(t, shape=())
+            v = data.reshape(()).item()
+            return ops.ne(x, x) if isinstance(v, float) and math.isnan(v) else ops.eq(x, v)
+        same = ops.eq(t, Tensor._make(data.copy()))
+        nan = np.isnan(data) if data.dtype.kind == "f" else None
+        if nan is not None and nan.any():
+            same = ops.where(Tensor._make(nan), ops.ne(t, t), same)
+        count = ops.reduce_sum(same, dims=tuple(range(data.ndim)), keepdim=False)
+        return ops.eq(count, int(data.size))
 
     def __enter__(self):
         self._prev = current_trace()
@@ -94,3 +172,7 @@ class Trace:
 
     def params(self) -> list[Var]:
         return [t._var for t in self.inputs] + [self._captured_vars[id(t)] for t in self.captured]
+
+
+def _show(data: np.ndarray) -> str:
+    return repr(data.reshape(()).item()) if data.size == 1 else f"a {data.dtype} array"

@@ -53,10 +53,10 @@ class _Jit:
         pb.getModulePassManager().run(mod, pb)
         return mod
 
-    def load(self, mod: llvm.ModuleRef, entry: str, imports: dict):
-        """Compile to machine code and link into the JIT; (resource tracker, entry address).
-        The tracker keeps the code alive."""
-        obj = self.tm.emit_object(mod)
+    def load_object(self, obj: bytes, entry: str, imports: dict):
+        """Link object code into the JIT, resolving `imports` (symbol -> address, e.g. BLAS)
+        and the process's symbols (libm) now; (resource tracker, entry address). The
+        tracker keeps the code alive."""
         builder = llvm.JITLibraryBuilder().add_object_img(obj).add_current_process()
         for name, address in imports.items():
             builder.import_symbol(name, address)
@@ -77,7 +77,3 @@ def jit() -> _Jit:
         if _jit is None:
             _jit = _Jit()
         return _jit
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}{next(_names)}"

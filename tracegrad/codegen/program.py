@@ -1,17 +1,24 @@
-"""`compile_function`, the compiled `Program` and the in-memory cache."""
+"""`compile_function`, the compiled `Program`, and its caches (in memory and on disk)."""
 from __future__ import annotations
 
 import ctypes
+import functools
+import hashlib
+import json
+import os
 import time
 
+import llvmlite
+import llvmlite.binding as llvm
 import numpy as np
 
 from ..ir import Function, Literal
 from . import blas
 from .decompose import decompose
+from .diskcache import FORMAT, DiskCache
 from .emit import emit_module
 from .expr import contiguous_strides
-from .jit import LOCK, jit, unique_name
+from .jit import LOCK, jit
 from .schedule import schedule
 
 
@@ -31,41 +38,103 @@ def _detect_data_offset() -> int | None:
 DATA_OFFSET = _detect_data_offset()
 
 
-class Program:
-    """A compiled Function. Call it with numpy arrays matching `fn.params` exactly."""
+class Abi:
+    """How a compiled entry is called: parameter and output buffers, how each result is
+    read back, and the scratch arena size. JSON-serializable, so code loaded from the disk
+    cache is called exactly as it was compiled to be."""
 
-    def __init__(self, fn: Function, sched, llvm_ir: str, llvm_ir_optimized: str, tracker,
-                 address: int, compile_seconds: float):
-        self.fn = fn
-        self.schedule = sched
-        self.kernels = sched.kernels
-        self.llvm_ir = llvm_ir
-        self.llvm_ir_optimized = llvm_ir_optimized
-        self.compile_seconds = compile_seconds
-        self._asm = None
-        self._tracker = tracker   # keeps the machine code alive
-        self._params = tuple((p.shape, p.dtype.np,
-                              tuple(s * p.dtype.itemsize for s in contiguous_strides(p.shape)))
-                             for p in fn.params)
+    def __init__(self, params, outputs, results, arena_bytes: int):
+        self.params = tuple((tuple(s), str(d)) for s, d in params)
+        self.outputs = tuple((tuple(s), str(d)) for s, d in outputs)
+        # per result: ("out", output index, shape to reshape to or None) or ("lit", value, dtype)
+        self.results = tuple(tuple(r) if r[0] == "lit" else
+                             ("out", r[1], None if r[2] is None else tuple(r[2]))
+                             for r in results)
+        self.arena_bytes = int(arena_bytes)
+
+    @classmethod
+    def of(cls, sched) -> "Abi":
         outputs = [o[0] for o in sched.outputs if isinstance(o, tuple)]
-        self._outputs = tuple((buf.shape, buf.dtype.np) for buf in outputs)
-        # How to hand back each result: (output index, shape to reshape to or None), or
-        # (None, array) for a literal result (copied per call so every result is fresh).
         results = []
         for o in sched.outputs:
             if isinstance(o, Literal):
-                results.append((None, np.asarray(o.value, o.dtype.np)))
+                results.append(("lit", o.value, np.dtype(o.dtype.np).name))
             else:
                 buf, shape = o
                 index = next(i for i, b in enumerate(outputs) if b is buf)
-                results.append((index, shape if shape != buf.shape else None))
-        self._results = tuple(results)
-        self._arena_bytes = sched.arena_bytes
+                results.append(("out", index, shape if shape != buf.shape else None))
+        return cls([(p.shape, np.dtype(p.dtype.np).name) for p in sched.fn.params],
+                   [(b.shape, np.dtype(b.dtype.np).name) for b in outputs], results, sched.arena_bytes)
+
+    def to_json(self) -> dict:
+        return {"params": self.params, "outputs": self.outputs, "results": self.results,
+                "arena_bytes": self.arena_bytes}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Abi":
+        return cls(d["params"], d["outputs"], d["results"], d["arena_bytes"])
+
+
+class Program:
+    """A compiled Function. Call it with numpy arrays matching `fn.params` exactly.
+
+    `kernels`, `llvm_ir`, `llvm_ir_optimized` and `asm` are for inspection; for a program
+    loaded from the disk cache they are regenerated on first access."""
+
+    def __init__(self, fn: Function, abi: Abi, entry: str, tracker, address: int,
+                 compile_seconds: float, source: str, sched=None, llvm_ir=None,
+                 llvm_ir_optimized=None):
+        self.fn = fn
+        self.abi = abi
+        self.entry = entry
+        self.compile_seconds = compile_seconds
+        self.source = source            # "compiled" or "disk"
+        self._sched = sched
+        self._llvm_ir = llvm_ir
+        self._llvm_ir_optimized = llvm_ir_optimized
+        self._asm = None
+        self._tracker = tracker   # keeps the machine code alive
+        self._params = tuple((shape, np.dtype(dtype),
+                              tuple(s * np.dtype(dtype).itemsize
+                                    for s in contiguous_strides(shape)))
+                             for shape, dtype in abi.params)
+        self._outputs = tuple((shape, np.dtype(dtype)) for shape, dtype in abi.outputs)
+        # (output index, shape or None), or (None, array) for a literal result (copied per
+        # call so every result is fresh).
+        self._results = tuple((r[1], r[2]) if r[0] == "out"
+                              else (None, np.asarray(r[1], np.dtype(r[2])))
+                              for r in abi.results)
+        self._arena_bytes = abi.arena_bytes
         self._arenas: list[np.ndarray] = []   # free list; pop/append are atomic under the GIL
         nargs = len(self._params) + len(self._outputs) + (1 if self._arena_bytes else 0)
         argtype = ctypes.py_object if DATA_OFFSET is not None else ctypes.c_void_p
         self._cfunc = ctypes.CFUNCTYPE(None, *[argtype] * nargs)(address)
         self._raw = DATA_OFFSET is None
+
+    # ---- inspection ----------------------------------------------------------------------------
+    @property
+    def schedule(self):
+        if self._sched is None:
+            self._sched = _schedule(self.fn)
+        return self._sched
+
+    @property
+    def kernels(self) -> list:
+        return self.schedule.kernels
+
+    @property
+    def llvm_ir(self) -> str:
+        if self._llvm_ir is None:
+            self._llvm_ir = str(emit_module(self.schedule, self.entry, jit().target,
+                                            DATA_OFFSET, blas.find_gemm()))
+        return self._llvm_ir
+
+    @property
+    def llvm_ir_optimized(self) -> str:
+        if self._llvm_ir_optimized is None:
+            with LOCK:
+                self._llvm_ir_optimized = str(jit().optimize(self.llvm_ir))
+        return self._llvm_ir_optimized
 
     @property
     def asm(self) -> str:
@@ -75,6 +144,7 @@ class Program:
                 self._asm = jit().assembly(self.llvm_ir_optimized)
         return self._asm
 
+    # ---- running -------------------------------------------------------------------------------
     def __call__(self, *arrays) -> list[np.ndarray]:
         params = self._params
         if len(arrays) != len(params):
@@ -120,51 +190,148 @@ class Program:
         return "\n".join(lines)
 
 
+# ---- keys ------------------------------------------------------------------------------------
+
+@functools.cache
+def _source_hash() -> str:
+    """SHA-256 of tracegrad's own source: any change to it can change the code generated."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(root)):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                path = os.path.join(dirpath, name)
+                h.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as f:
+                    h.update(f.read() + b"\0")
+    return h.hexdigest()
+
+
+@functools.cache
+def _context_parts() -> dict:
+    """Everything besides the function that compiled code depends on."""
+    target = jit().target
+    try:
+        from importlib.metadata import version
+        tg_version = version("tracegrad")
+    except Exception:  # noqa: BLE001 - not installed as a distribution: the hash decides
+        tg_version = "unknown"
+    return {
+        "tracegrad": tg_version, "tracegrad_source": _source_hash(),
+        "llvmlite": llvmlite.__version__,
+        "llvm": ".".join(map(str, llvm.llvm_version_info)),
+        "triple": target.triple, "cpu": target.cpu, "features": target.features,
+        "options": {"format": FORMAT, "data_offset": DATA_OFFSET,
+                    "gemm": {d: [g.symbol, g.int_bits] for d, g in blas.find_gemm().items()}},
+    }
+
+
+def key_parts(fn: Function) -> dict:
+    """What a compiled program's cache key covers: the IR (structural hash of its canonical
+    text, which includes the input signature) and the context of `_context_parts`."""
+    return {"ir": fn.key(), **_context_parts()}
+
+
+def program_key(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+# ---- caches ------------------------------------------------------------------------------------
+
 _cache: dict = {}
-_stats = {"hits": 0, "misses": 0}
+_stats = {"hits": 0, "misses": 0, "disk_hits": 0, "llvm_compiles": 0}
 
 
 def cache_info() -> dict:
-    """Hits, misses and entries of the in-memory Program cache."""
-    return {"hits": _stats["hits"], "misses": _stats["misses"], "entries": len(_cache)}
+    """Counters: in-memory `hits` and `misses`, `disk_hits` (programs loaded from the disk
+    cache), `llvm_compiles` (programs LLVM optimized and compiled), and `entries` in memory."""
+    return dict(_stats, entries=len(_cache))
 
 
 def cache_clear() -> None:
+    """Empty the in-memory cache and reset the counters (the disk cache is kept)."""
     with LOCK:
         _cache.clear()
-        _stats.update(hits=0, misses=0)
+        _stats.update(hits=0, misses=0, disk_hits=0, llvm_compiles=0)
 
 
-def compile_function(fn: Function) -> Program:
-    """Compile `fn` for the host CPU; structurally equal functions share one Program."""
-    j = jit()
-    key = (fn.key(), j.target.key)
+def compile_function(fn: Function, disk: DiskCache | None = None) -> Program:
+    """Compile `fn` for the host CPU. Structurally equal functions share one Program; with a
+    `disk` cache, object code compiled by an earlier process is loaded instead of compiled."""
+    parts = key_parts(fn)
+    key = program_key(parts)
     with LOCK:
         prog = _cache.get(key)
         if prog is not None:
             _stats["hits"] += 1
             return prog
         _stats["misses"] += 1
-        prog = _compile(fn, j)
+        if disk is not None and not disk.usable():
+            disk = None
+        prog = _load(fn, key, parts, disk) if disk is not None else None
+        if prog is None:
+            prog, obj = _compile(fn, key)
+            if disk is not None:
+                disk.store(key, parts, _metadata(prog), obj)
         _cache[key] = prog
         return prog
 
 
-def _compile(fn: Function, j) -> Program:
-    start = time.perf_counter()
-    fn = decompose(fn)
+def _schedule(fn: Function):
     gemm = blas.find_gemm()
-    sched = schedule(fn, blas_dtypes=[d for d in fn_dtypes(fn) if d.name in gemm])
-    entry = unique_name("tg_entry_")
-    module = emit_module(sched, entry, j.target, DATA_OFFSET, gemm)
+    fn = decompose(fn)
+    return schedule(fn, blas_dtypes=[d for d in fn_dtypes(fn) if d.name in gemm])
+
+
+def _imports(sched) -> dict:
+    return {g.symbol: g.address for g in blas.find_gemm().values()
+            if any(k.kind == "matmul" and k.impl == "blas" for k in sched.kernels)}
+
+
+def _compile(fn: Function, key: str) -> tuple[Program, bytes]:
+    j = jit()
+    start = time.perf_counter()
+    sched = _schedule(fn)
+    entry = f"tg_{key[:24]}"
+    module = emit_module(sched, entry, j.target, DATA_OFFSET, blas.find_gemm())
     llvm_ir = str(module)
     mod = j.optimize(llvm_ir)
     optimized = str(mod)
-    imports = {g.symbol: g.address for g in gemm.values()
-               if any(k.kind == "matmul" and k.impl == "blas" for k in sched.kernels)}
-    tracker, address = j.load(mod, entry, imports)
-    return Program(fn, sched, llvm_ir, optimized, tracker, address,
-                   time.perf_counter() - start)
+    obj = j.tm.emit_object(mod)
+    _stats["llvm_compiles"] += 1
+    tracker, address = j.load_object(obj, entry, _imports(sched))
+    prog = Program(fn, Abi.of(sched), entry, tracker, address, time.perf_counter() - start,
+                   "compiled", sched, llvm_ir, optimized)
+    return prog, obj
+
+
+def _metadata(prog: Program) -> dict:
+    return {"name": prog.fn.name, "ir": str(prog.fn), "entry": prog.entry,
+            "imports": sorted(_imports(prog.schedule)), "abi": prog.abi.to_json(),
+            "compile_seconds": prog.compile_seconds}
+
+
+def _load(fn: Function, key: str, parts: dict, disk: DiskCache) -> Program | None:
+    found = disk.load(key, parts)
+    if found is None:
+        return None
+    prog = load_entry(fn, *found)
+    if prog is not None:
+        _stats["disk_hits"] += 1
+    return prog
+
+
+def load_entry(fn: Function, meta: dict, obj: bytes) -> Program | None:
+    """Link a validated disk-cache entry; BLAS symbols are resolved now, by name."""
+    start = time.perf_counter()
+    gemm = {g.symbol: g.address for g in blas.find_gemm().values()}
+    if any(s not in gemm for s in meta["imports"]):
+        return None  # the key covers the BLAS found, so this is a damaged entry
+    tracker, address = jit().load_object(obj, meta["entry"],
+                                         {s: gemm[s] for s in meta["imports"]})
+    return Program(fn, Abi.from_json(meta["abi"]), meta["entry"], tracker, address,
+                   time.perf_counter() - start, "disk")
 
 
 def fn_dtypes(fn: Function) -> set:

@@ -1,0 +1,79 @@
+"""Settings of compiled functions: `tracegrad.config.<name> = value` overrides the environment
+variable, which is read when the setting is used (so it can change at run time).
+
+| setting | environment variable | default |
+|---|---|---|
+| `disable_compile` | `TRACEGRAD_DISABLE_COMPILE=1` | False: compiled functions run eagerly when True |
+| `log_recompiles` | `TRACEGRAD_LOG_RECOMPILES=1` | False: log every new trace and its reason |
+| `recompile_limit` | `TRACEGRAD_RECOMPILE_LIMIT` | 8 specializations per function, then eager |
+| `cache_dir` | `TRACEGRAD_CACHE_DIR` | `$XDG_CACHE_HOME/tracegrad` or `~/.cache/tracegrad` |
+| `disk_cache` | `TRACEGRAD_DISK_CACHE=0` | True: compiled code is kept on disk between runs |
+"""
+from __future__ import annotations
+
+import os
+
+_UNSET = object()
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _default_cache_dir() -> str:
+    if os.environ.get("TRACEGRAD_CACHE_DIR"):
+        return os.environ["TRACEGRAD_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tracegrad")
+
+
+def _limit() -> int:
+    value = os.environ.get("TRACEGRAD_RECOMPILE_LIMIT", "8")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"TRACEGRAD_RECOMPILE_LIMIT must be an integer, got {value!r}") from None
+
+
+_DEFAULTS = {
+    "disable_compile": lambda: _flag("TRACEGRAD_DISABLE_COMPILE", False),
+    "log_recompiles": lambda: _flag("TRACEGRAD_LOG_RECOMPILES", False),
+    "recompile_limit": _limit,
+    "cache_dir": _default_cache_dir,
+    "disk_cache": lambda: _flag("TRACEGRAD_DISK_CACHE", True),
+}
+_overrides: dict = {}
+
+
+def __getattr__(name: str):
+    if name in _DEFAULTS:
+        value = _overrides.get(name, _UNSET)
+        return _DEFAULTS[name]() if value is _UNSET else value
+    raise AttributeError(f"tracegrad.config has no setting {name!r}")
+
+
+class _Module(type(os)):
+    def __setattr__(self, name, value):
+        if name in _DEFAULTS:
+            _overrides[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if name in _DEFAULTS:
+            _overrides.pop(name, None)   # back to the environment / default
+        else:
+            super().__delattr__(name)
+
+
+def reset() -> None:
+    """Forget every setting made in Python: the environment and defaults apply again."""
+    _overrides.clear()
+
+
+import sys  # noqa: E402 - the module class swap must follow the definitions above
+
+sys.modules[__name__].__class__ = _Module

@@ -1,0 +1,162 @@
+"""One specialization of a compiled function: its traced IR, adjoint, programs and guards.
+
+The compiled forward returns the function's outputs, then the intermediate values the adjoint
+needs (residuals), then one bool per guard. Outputs get a `CompiledFunctionBackward` grad_fn:
+a Node of an opaque op whose VJP rule calls the compiled adjoint, so the eager engine runs it
+like any other node and `.grad` accumulation, `retain_graph` and mixing with eager ops behave
+as in eager mode.
+"""
+from __future__ import annotations
+
+import time
+
+from . import autograd, config
+from .ir import Function, Op, evaluate, vjp
+from .sources import fingerprint, same, show, tensor_sig
+from .tensor import Tensor, edge_of
+
+
+class InterpretedProgram:
+    """The reference backend: evaluates IR with numpy (for debugging and cross-checking)."""
+
+    def __init__(self, fn: Function):
+        self.fn = fn
+
+    def __call__(self, *arrays):
+        return evaluate(self.fn, arrays)
+
+
+def backend(name: str):
+    if name == "llvm":
+        from .codegen import compile_function
+        from .codegen.diskcache import DiskCache
+
+        def compile_llvm(fn: Function):
+            return compile_function(fn, DiskCache(config.cache_dir) if config.disk_cache
+                                    else None)
+        return compile_llvm
+    if name == "interpreter":
+        return InterpretedProgram
+    raise ValueError(f"unknown backend {name!r} (expected 'llvm' or 'interpreter')")
+
+
+class Specialization:
+    """Everything compiled for one input signature and one path through value-dependent code.
+
+    `traced` is the traced IR with the guard predicates as extra results after the outputs;
+    `forward` the same equations returning the outputs only (what the adjoint differentiates).
+    """
+
+    def __init__(self, name, traced: Function, n_out: int, guards: list, captured, sources,
+                 root_guards, out_requires, multiple: bool, backend_name: str, wrt: list,
+                 signature: tuple, reason: str, trace_seconds: float):
+        self.traced = traced
+        self.forward = Function(name, traced.params, traced.eqns, traced.results[:n_out])
+        self.guards = guards
+        self.captured = captured
+        self.captured_sig = [tensor_sig(t) for t in captured]
+        self.sources = sources            # per captured tensor: its Source, or None
+        self.root_guards = root_guards    # (Source, fingerprint of its value when traced)
+        self.signature = signature
+        self.out_requires = out_requires
+        self.multiple = multiple
+        self.n_out = n_out
+        self.reason = reason
+        self.trace_seconds = trace_seconds
+        self.hits = 0
+        guard_vars = traced.results[n_out:]
+        self.adjoint = None
+        self.hidden = []
+        compile_fn = backend(backend_name)
+        start = time.perf_counter()
+        if wrt:
+            self.adjoint = vjp(self.forward, wrt, name=f"{name}_vjp")
+            # Residuals that are inputs are read from the inputs; the others become extra
+            # ("hidden") outputs of the forward program.
+            param_index = {id(p): i for i, p in enumerate(traced.params)}
+            self.hidden = [r for r in self.adjoint.residuals if id(r) not in param_index]
+            hidden_index = {id(r): n_out + k for k, r in enumerate(self.hidden)}
+            self.residual_src = [("in", param_index[id(r)]) if id(r) in param_index
+                                 else ("out", hidden_index[id(r)])
+                                 for r in self.adjoint.residuals]
+        joint = Function(name, traced.params, traced.eqns,
+                         self.forward.results + self.hidden + guard_vars)
+        self.out_types = [v.type for v in joint.results]
+        self.forward_program = compile_fn(joint)
+        self.backward_program = None
+        if self.adjoint is not None:
+            self.backward_program = compile_fn(self.adjoint.fn)
+            self.call_op = self._call_op(name)
+        self.compile_seconds = time.perf_counter() - start
+        self._guard_at = n_out + len(self.hidden)
+
+    def _call_op(self, name) -> Op:
+        adj = self.adjoint
+        out_types = self.out_types
+        grad_types = [v.type for v in adj.fn.results]
+        n_in = len(self.forward.params)
+        backward_op = Op(f"{name}_backward", kind="opaque",
+                         infer=lambda *types: grad_types,
+                         impl=lambda *arrays: tuple(self.backward_program(*arrays)))
+
+        def rule(cts, outs, *inputs):
+            if not isinstance(cts, tuple):
+                cts, outs = (cts,), (outs,)
+            residuals = [inputs[i] if src == "in" else outs[i] for src, i in self.residual_src]
+            grads = backward_op(*residuals, *cts[:self.n_out])
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            result = [None] * n_in
+            for i, g in zip(adj.wrt, grads):
+                result[i] = g
+            return tuple(result)
+
+        return Op(name, kind="opaque", infer=lambda *types: out_types,
+                  impl=lambda *arrays: tuple(self.forward_program(*arrays)),
+                  vjp=rule, grad_fn="CompiledFunctionBackward")
+
+    def captured_now(self):
+        """(tensors the function closes over, as they are now; None) or (None, why they do
+        not fit this trace): a global or closure variable the code reads changed (see
+        `tracegrad.sources`), or a tensor it reaches changed shape, dtype or requires_grad."""
+        for src, expected in self.root_guards:
+            try:
+                got = fingerprint(src.read())
+            except LookupError as e:
+                return None, str(e)
+            if not same(got, expected):
+                return None, f"{src.describe()} changed from {show(expected)} to {show(got)}"
+        tensors = []
+        for t, src, sig in zip(self.captured, self.sources, self.captured_sig):
+            if src is not None:
+                try:
+                    t = src.read()
+                except LookupError as e:
+                    return None, str(e)
+                got = fingerprint(t)
+                if not same(got, ("tensor", sig)):
+                    return None, (f"{src.describe()} changed from {show(('tensor', sig))} "
+                                  f"to {show(got)}")
+            tensors.append(t)
+        return tensors, None
+
+    def run(self, tensors, captured):
+        """Run the compiled forward on `tensors`, then the `captured` ones. Returns the output
+        tensors, or the first guard that disagrees (this call takes another path)."""
+        inputs = list(tensors) + list(captured)
+        arrays = [t._data for t in inputs]
+        outs = self.forward_program(*arrays)
+        for g, value in zip(self.guards, outs[self._guard_at:]):
+            if bool(value) != g.expect:
+                return g
+        node = None
+        if self.backward_program is not None:  # grad mode is part of the signature
+            node = autograd.Node.create(
+                self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs, self.out_types,
+                "CompiledFunctionBackward")
+        results = []
+        for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires)):
+            grad = node is not None and req
+            results.append(Tensor._make(o, requires_grad=grad, grad_fn=node if grad else None,
+                                        out_index=i))
+        self.hits += 1
+        return results
