@@ -78,11 +78,14 @@ class CompiledFunction:
         sig = self.signature(flat, keys)
         tensors = [a for a in flat if isinstance(a, Tensor)]
         reason = None
-        for spec in self._by_signature.get(sig, ()):
+        specs = self._by_signature.get(sig, ())
+        for i, spec in enumerate(specs):
             captured, why = spec.captured_now()
             if why is None:
                 outs = spec.run(tensors, captured)
                 if not isinstance(outs, Guard):
+                    if i:  # most recently used first: loops tend to repeat a path
+                        specs.insert(0, specs.pop(i))
                     self._last = spec
                     return tuple(outs) if spec.multiple else outs[0]
                 why = (f"guard {outs.describe()} was {not outs.expect}, "
