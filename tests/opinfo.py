@@ -12,9 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import sys
+import zlib
+
 import numpy as np
 
-_rng = np.random.default_rng(20261125)
+_rngs: dict = {}
+
+
+def _rng() -> np.random.Generator:
+    """The generator of the table module calling `arr` (seeded by its name), so that one
+    table's samples do not change when another table is added or loaded first."""
+    module = sys._getframe(2).f_globals.get("__name__", "")
+    if module not in _rngs:
+        _rngs[module] = np.random.default_rng(zlib.crc32(module.encode()))
+    return _rngs[module]
 
 
 def arr(*shape, dtype=np.float32, low: float | None = None, high: float | None = None,
@@ -22,21 +34,22 @@ def arr(*shape, dtype=np.float32, low: float | None = None, high: float | None =
     """A reproducible random array: standard normal, or uniform in [low, high) when given;
     `positive` gives |x| + 0.5 (domains of log, sqrt...); `away_from=v` keeps |x - v| >= 0.1
     for every v given (kinks of abs, relu, clamp... where finite differences are meaningless)."""
+    rng = _rng()
     if dtype in (np.int64, np.int32):
-        return _rng.integers(-5 if low is None else low, 6 if high is None else high,
-                             size=shape).astype(dtype)
+        return rng.integers(-5 if low is None else low, 6 if high is None else high,
+                            size=shape).astype(dtype)
     if dtype is np.bool_:
-        return _rng.random(shape) < 0.5
+        return np.asarray(rng.random(shape) < 0.5)
     if low is not None:
-        a = _rng.uniform(low, high, size=shape)
+        a = rng.uniform(low, high, size=shape)
     else:
-        a = _rng.standard_normal(shape)
+        a = rng.standard_normal(shape)
     if positive:
         a = np.abs(a) + 0.5
     for v in np.atleast_1d(away_from) if away_from is not None else ():
         near = np.abs(a - v) < 0.1
         a = np.where(near, v + np.where(a >= v, 0.1, -0.1) + np.sign(a - v + 1e-30) * 0.05, a)
-    return a.astype(dtype)
+    return np.asarray(a.astype(dtype))   # 0-d: an array, not a numpy scalar
 
 
 @dataclass
@@ -146,7 +159,7 @@ def _traced_ops(info, sample) -> set:
     import tracegrad as tg
     _, args = prepare(tg, sample, grad=info.differentiable)
     cf = tg.compile(lambda *a: info.fn(tg, *a, **sample.kwargs))
-    return {e.op.name for e in cf.trace(args)[0].eqns}
+    return {e.op.name for e in cf.trace(args)[-1].eqns}   # as recorded, before rewrites
 
 
 def covered_primitives(differentiable_only: bool = False) -> set:

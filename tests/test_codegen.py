@@ -76,6 +76,109 @@ UNARY = ["neg", "relu", "clone", "stop_gradient", "zeros_like"]
 BINARY = ["add", "sub", "mul", "div", "pow"]
 COMPARE = ["eq", "ne", "lt", "le", "gt", "ge"]
 ALL_DTYPES = [float32, float64, int64, bool_]
+# ---- reductions, scans, softmax ----
+REDUCTIONS = ("sum", "prod", "amax", "amin", "argmax", "argmin")
+SCANS = ("cumsum", "cumprod")
+REDUCE_COMPOSITES = ("max", "min", "max_all", "min_all", "var", "std", "logsumexp", "softmax", "log_softmax", "any",
+                     "all")
+
+# ---- elementwise math, activations, binary elementwise ----
+EW_FLOAT_UNARY = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10",
+                  "log1p", "exp2", "expm1", "erf", "erfc", "rsqrt", "reciprocal")
+EW_KEEP_DTYPE = ("abs", "floor", "ceil", "round", "trunc", "nan_to_num")
+EW_BINARY = ("maximum", "minimum", "remainder", "fmod", "atan2", "clamp_min", "clamp_max")
+EW_ACTIVATIONS = {"leaky_relu": dict(negative_slope=0.1),
+                  "elu": dict(alpha=0.5, scale=1.5, input_scale=2.0),
+                  "gelu": dict(approximate="none"), "silu": {}, "mish": {},
+                  "softplus": dict(beta=2.0, threshold=3.0),
+                  "hardtanh": dict(min_val=-0.5, max_val=2.0), "hardsigmoid": {},
+                  "hardswish": {}, "logsigmoid": {}}
+
+
+def _ew_cases():
+    cases = [(n, d) for n in EW_FLOAT_UNARY + ("sign", "maximum", "minimum") for d in ALL_DTYPES]
+    cases += [(n, d) for n in EW_KEEP_DTYPE + EW_BINARY + ("lerp", "clamp") for d in ALL_DTYPES
+              if d is not bool_ and not (n in ("atan2", "lerp") and d is int64)]
+    cases += [(n, d) for n in EW_ACTIVATIONS for d in (float32, float64)]
+    return [c for c in cases if c not in (("lerp", int64),)]
+
+
+def _build_ew(name, dtype, rng):
+    """(build, arrays) for the elementwise family's ops, or None for other ops."""
+    if name not in EW_FLOAT_UNARY + EW_KEEP_DTYPE + EW_BINARY + ("sign", "lerp", "clamp") + tuple(
+            EW_ACTIVATIONS):
+        return None
+    op = OPS[name]
+    x = values(dtype, (5, 7), rng)
+    if dtype is int64:
+        x = np.where(x == 0, -4, x)   # integer division by zero raises (as PyTorch)
+    if name in EW_ACTIVATIONS:
+        if name == "gelu":
+            return (lambda a: (op(a, approximate="none"), op(a, approximate="tanh"))), [x]
+        return (lambda a: op(a, **EW_ACTIVATIONS[name])), [x]
+    if name == "nan_to_num":
+        return (lambda a: op(a, nan=1.0, posinf=2.0, neginf=-2.0)), [x]
+    if name == "clamp":
+        return (lambda a, lo, hi: (op(a, lo, hi), op(a, -1, 2))), \
+            [x, values(dtype, (7,), rng), values(dtype, (5, 1), rng)]
+    if name == "lerp":
+        return (lambda a, b, w: (op(a, b, w), op(a, b, 0.25), op(a, b, 0.75))), \
+            [x, values(dtype, (7,), rng), values(dtype, (5, 1), rng)]
+    if name in EW_BINARY:
+        y = values(dtype, (7,), rng)
+        if dtype is int64:
+            y = np.where(y == 0, 3, y)
+        if name in ("clamp_min", "clamp_max"):
+            return (lambda a, b: (op(a, b), op(a, 1))), [x, y]
+        return (lambda a, b: (op(a, b), op(b, a))), [x, y]
+    return (lambda a: op(a)), [x]
+
+
+# ---- shape and indexing ----
+SHAPE_OPS = ("slice", "select", "diagonal", "flip", "constant_pad", "cat", "split", "stack",
+             "roll", "repeat", "reflect_pad", "replicate_pad", "tril", "triu", "gather", "scatter",
+             "index_select", "index", "masked_fill")
+
+
+def _build_shape(name, dtype, rng):
+    """(build, arrays) for the shape and indexing family, on (5, 7) data of `dtype` (floats
+    with NaN, inf and -0.0, which concatenation and padding must pass through exactly)."""
+    op = OPS[name]
+    x = values(dtype, (5, 7), rng)
+    idx = rng.integers(0, 7, (5, 3))
+    perm = np.stack([rng.permutation(7)[:3] for _ in range(5)])   # no repeats within a row
+    cases = {
+        "slice": (lambda a: (op(a, dim=1, start=1, stop=7, step=3), op(a, dim=0, start=2,
+                                                                        stop=2, step=1)), [x]),
+        "select": (lambda a: op(a, dim=1, index=6) * 1, [x]),
+        "diagonal": (lambda a: (op(a, offset=1, dim1=1, dim2=0), op(a, offset=-2, dim1=0,
+                                                                     dim2=1)), [x]),
+        "flip": (lambda a: (op(a, dims=(0, 1)), op(ops.transpose(a, perm=(1, 0)), dims=(0,)))
+                 , [x]),
+        "constant_pad": (lambda a: op(a, pads=((1, -2), (3, 0)), value=1), [x]),
+        "cat": (lambda a, b: (op(a, b, dim=1), op(b, a, b, dim=1)), [x, values(dtype, (5, 2), rng)]),
+        "split": (lambda a: op(a, dim=1, sizes=(2, 5), with_sizes=True), [x]),
+        "stack": (lambda a: op(a, ops.flip(a, dims=(0,)), dim=2), [x]),
+        "roll": (lambda a: (op(a, shifts=(2, -1), dims=(0, 1)), op(a, shifts=(3,), dims=())),
+                 [x]),
+        "repeat": (lambda a: op(a, repeats=(2, 1, 2)), [x]),
+        "reflect_pad": (lambda a: op(a, pads=((0, (1, 2)), (1, (3, 1)))), [x]),
+        "replicate_pad": (lambda a: op(a, pads=((1, (2, 1)),)), [x]),
+        "tril": (lambda a: op(a, diagonal=1), [x]),
+        "triu": (lambda a: op(a, diagonal=-1), [x]),
+        "gather": (lambda a, i: op(a, i, dims=(1,), wrap=False, error="gather"), [x, idx]),
+        "scatter": (lambda a, i, j, src: (
+            op(a, i, src, dims=(1,), accumulate=False, wrap=False, error="scatter"),
+            op(a, j, src, dims=(1,), accumulate=True, wrap=False, error="scatter")),
+            [x, perm, idx, values(dtype, (5, 3), rng)]),
+        "index_select": (lambda a, i: op(a, i, dim=1), [x, np.array([6, 0, 6, 2])]),
+        "index": (lambda a, i, j: (op(a, i, j, dims=(0, 1)), op(a, j, dims=(1,))),
+                  [x, np.array([-1, 0, 4]), np.array([2, -7, 6])]),
+        "masked_fill": (lambda m, a, v: op(m, a, v),
+                        [rng.random((5, 7)) < 0.5, x, values(dtype, (), rng)]),
+        "one_hot": (lambda i: op(i, num_classes=7), [idx]),
+    }
+    return cases[name]
 
 
 def _op_cases():
@@ -89,6 +192,16 @@ def _op_cases():
     cases += [("guard", bool_)]
     cases += [(name, float32) for name in ("sum", "mean", "norm", "matmul", "reshape",
                                            "transpose", "broadcast_to")]
+    # ---- reductions, scans, softmax ----
+    cases += [(name, d) for name in REDUCTIONS + SCANS for d in ALL_DTYPES if name != "sum"]
+    cases += [(name, float32) for name in REDUCE_COMPOSITES + ("iota",)]
+    # ---- elementwise math, activations, binary elementwise ----
+    cases += _ew_cases()
+    # ---- linear algebra ----
+    cases += [("bmm", d) for d in (float32, float64, int64)]
+    # ---- shape and indexing ----
+    cases += [(name, d) for name in SHAPE_OPS for d in ALL_DTYPES]
+    cases += [("one_hot", int64)]
     return cases
 
 
@@ -104,6 +217,13 @@ def _build_op(name, dtype):
     """(build function, input arrays) exercising op `name` at `dtype`."""
     rng = np.random.default_rng(zlib.crc32(f"{name} {dtype}".encode()))  # same data every run
     op = OPS[name]
+    # ---- elementwise math, activations, binary elementwise ----
+    ew = _build_ew(name, dtype, rng)
+    if ew is not None:
+        return ew
+    # ---- shape and indexing ----
+    if name in SHAPE_OPS or name == "one_hot":
+        return _build_shape(name, dtype, rng)
     if name == "convert":
         src, dst = dtype
         x = values(src, (4, 5), rng)
@@ -124,6 +244,9 @@ def _build_op(name, dtype):
     if name == "matmul":
         return (lambda a, b: a @ b), [values(float32, (3, 4), rng, False),
                                       values(float32, (4, 2), rng, False)]
+    if name == "bmm":   # batched, one operand broadcast over the batch (stride 0)
+        return (lambda a, b: op(a, ops.broadcast_to(b, shape=(2, 4, 3)))), [
+            values(dtype, (2, 3, 4), rng, False), values(dtype, (4, 3), rng, False)]
     if name == "reshape":
         return (lambda a: ops.reshape(a, shape=(6, 2)) * 2), [values(float32, (3, 4), rng)]
     if name == "transpose":
@@ -134,6 +257,29 @@ def _build_op(name, dtype):
         c = rng.random((3, 4)) < 0.5
         return (lambda c, a, b: ops.where(c, a, b)), [c, values(dtype, (3, 4), rng),
                                                       values(dtype, (4,), rng)]
+    # ---- reductions, scans, softmax: a leading-dim (scratch) and a last-dim (register) case
+    if name in REDUCTIONS + REDUCE_COMPOSITES[:4] + ("any", "all"):
+        x = values(dtype, (5, 7), rng, special=name not in REDUCE_COMPOSITES)
+        return (lambda a: (op(a, dims=(0,), keepdim=False), op(a, dims=(1,), keepdim=True))), [x]
+    if name in SCANS:
+        x = values(dtype, (5, 7), rng)
+        if name == "cumprod" and dtype is int64:
+            x = x % 7 - 3   # no overflow
+        return (lambda a: (op(a, dim=0), op(a, dim=1, reverse=True))), [x]
+    if name in ("var", "std"):
+        return (lambda a: (op(a, dims=(0,), correction=1, keepdim=False),
+                           op(a, dims=(0, 1), correction=0, keepdim=True))), \
+            [values(dtype, (5, 7), rng, False)]
+    if name == "logsumexp":
+        return (lambda a: (op(a, dims=(0,), keepdim=False), op(a, dims=(1,), keepdim=True))), \
+            [values(dtype, (5, 7), rng, False) * 30]
+    if name in ("softmax", "log_softmax"):
+        return (lambda a: (op(a, dim=0), op(a, dim=1))), [values(dtype, (5, 7), rng, False) * 30]
+    if name == "iota":
+        # 10 * column + row, the row from an index transposed twice
+        return (lambda a: ops.iota(a, dim=1) * 10 + ops.transpose(
+            ops.iota(ops.transpose(a, perm=(1, 0)), dim=1), perm=(1, 0))), \
+            [values(dtype, (5, 7), rng)]
     if name not in BINARY + COMPARE:
         x = values(dtype, (5, 7), rng)
         if name == "log" and dtype.is_floating_point:

@@ -50,6 +50,8 @@ CASES = {
     "eq": (lambda x, y: (x == y, x != y), [((4,), False), ((4,), False)]),
     "lt": (lambda x, y: (x < y, x <= y, x > y, x >= y), [((4,), False), ((3, 1), False)]),
     "guard": (lambda x, y: x * y.sum().item() if x.sum() > 0 else -x, [((3,), False), ((2,), False)]),
+    # ---- reductions, scans, softmax: iota is in the adjoint of max/min along a dim ----
+    "iota": (lambda x: x.max(1, keepdim=True).values * x.min(0, keepdim=True).values, [((3, 4), False)]),
 }
 # Reachable only as parts of others: comparisons are covered in pairs above, `zeros_like` is in
 # the adjoint of `x ** 0`, `full` only appears in adjoints of multi-output ops.
@@ -245,12 +247,13 @@ def test_value_dependent_control_flow_is_guarded_naming_the_line(what, body, tmp
 def test_traced_ir_text():
     f = tg.compile(lambda x: (3 * (x + 2) ** 2).mean())
     stages = f.stages(tg.ones(4, requires_grad=True))
+    here = f"test_compile.py:{test_traced_ir_text.__code__.co_firstlineno + 1}"
     assert stages["traced"] == "\n".join([
         "func @lambda(%x: f32[4]) -> (f32[]) {",
-        "  %0: f32[4] = add %x, 2.0",
-        "  %1: f32[4] = pow %0, 2.0",
-        "  %2: f32[4] = mul 3.0, %1",
-        "  %3: f32[] = mean[dims=(0,), keepdim=False] %2",
+        f"  %0: f32[4] = add %x, 2.0  # {here}",
+        f"  %1: f32[4] = pow %0, 2.0  # {here}",
+        f"  %2: f32[4] = mul 3.0, %1  # {here}",
+        f"  %3: f32[] = mean[dims=(0,), keepdim=False] %2  # {here}",
         "  return %3",
         "}"])
     assert stages["adjoint"].startswith("func @lambda_vjp(%arg0: f32[4], %ct: f32[]) -> (f32[4])")

@@ -49,6 +49,15 @@ def mask(r, *shape):
     return r.random(shape) < 0.5
 
 
+# ---- elementwise math, activations, binary elementwise ----
+def uniform(r, low, high, *shape, away=()):
+    """Uniform in [low, high), at least 0.1 from each point of `away` (kinks, jumps)."""
+    x = r.uniform(low, high, shape)
+    for p in away:
+        x = np.where(np.abs(x - p) < 0.1, p + np.where(x >= p, 0.1, -0.1), x)
+    return x
+
+
 # ---- first order: op name -> [(case id, fn, input maker, gradcheck kwargs)] ---------------------
 
 def _norm(x, dim=None, keepdim=False):
@@ -154,7 +163,7 @@ FIRST_ORDER = {
     ],
     "matmul": [
         ("2x3_3x4", lambda a, b: a @ b, lambda r: (normal(r, 2, 3), normal(r, 3, 4)), {}),
-        ("row_col", lambda a, b: tg.mm(a, b), lambda r: (normal(r, 1, 5), normal(r, 5, 1)), {}),
+        ("row_col", lambda a, b: a.matmul(b), lambda r: (normal(r, 1, 5), normal(r, 5, 1)), {}),
         ("gram", lambda a: a @ a.t(), lambda r: (normal(r, 3, 2),), {}),
         ("fn_form", lambda a, b: tg.matmul(a, b), lambda r: (normal(r, 4, 2), normal(r, 2, 3)), {}),
     ],
@@ -336,7 +345,10 @@ SECOND_ORDER = {
                lambda r: (away_from_zero(r, 6),), {})],
     "matmul": [("bilinear", lambda a, b: ops.matmul(a, b), lambda r: (normal(r, 2, 3), normal(r, 3, 2)), {}),
                ("gram", lambda a: ops.matmul(a, ops.transpose(a, perm=(1, 0))),
-                lambda r: (normal(r, 2, 3),), {})],
+                lambda r: (normal(r, 2, 3),), {}),
+               # torch.matmul's rules: folded batch times vector, broadcast batch dims
+               ("batched_vec", lambda a, b: ops.matmul(a, b), lambda r: (normal(r, 2, 3, 4), normal(r, 4)), {}),
+               ("bcast", lambda a, b: ops.matmul(a, b), lambda r: (normal(r, 2, 1, 2, 3), normal(r, 3, 3, 2)), {})],
     "sum": [("dim_keep", lambda x: _sq(ops.reduce_sum(_sq(x), dims=(1,), keepdim=True)),
              lambda r: (normal(r, 2, 3),), {}),
             ("all", lambda x: _sq(ops.reduce_sum(x, dims=(0, 1), keepdim=False)),
@@ -346,13 +358,140 @@ SECOND_ORDER = {
               lambda r: (normal(r, 2, 3),), {})],
     "norm": [("all", lambda x: ops.norm(x, dims=(0, 1), keepdim=False), lambda r: (normal(r, 2, 3),), {}),
              ("dim", lambda x: ops.norm(x, dims=(1,), keepdim=False), lambda r: (normal(r, 2, 3),), {}),
-             ("keep", lambda x: ops.norm(x, dims=(0,), keepdim=True) * x, lambda r: (normal(r, 2, 3),), {})],
+             ("keep", lambda x: ops.norm(x, dims=(0,), keepdim=True) * x, lambda r: (normal(r, 2, 3),), {}),
+             ("p1", lambda x: _sq(ops.norm(x, dims=(1,), keepdim=False, ord=1.0)), lambda r: (away_from_zero(r, 2, 3),), {}),
+             ("inf", lambda x: _sq(ops.norm(x, dims=(1,), keepdim=True, ord=float("inf"))) * x, lambda r: (normal(r, 2, 3),), {}),
+             ("p3", lambda x: ops.norm(x, dims=(0, 1), keepdim=False, ord=3.0), lambda r: (away_from_zero(r, 2, 3),), {}),
+             ("p1.5", lambda x: ops.norm(x, dims=(1,), keepdim=False, ord=1.5), lambda r: (away_from_zero(r, 2, 3),), {}),
+             ("p0.5", lambda x: ops.norm(x, dims=(1,), keepdim=False, ord=0.5), lambda r: (positive(r, 2, 3),), {})],
     "reshape": [("reshape", lambda x: _sq(ops.reshape(x, shape=(3, 2))), lambda r: (normal(r, 2, 3),), {})],
     "transpose": [("permute", lambda x: _sq(ops.transpose(x, perm=(2, 0, 1))) * ops.transpose(x, perm=(2, 0, 1)),
                    lambda r: (normal(r, 2, 3, 2),), {})],
     "broadcast_to": [("expand", lambda x: _sq(ops.broadcast_to(x, shape=(2, 3, 4))),
                       lambda r: (normal(r, 3, 1),), {})],
+    # ---- elementwise math, activations, binary elementwise ----
+    "abs": [("x_abs_x", lambda x: ops.abs(x) * x, lambda r: (away_from_zero(r, 5),), {})],
+    "sign": [("sign_sq", lambda x: ops.sign(x) * _sq(x), lambda r: (away_from_zero(r, 5),), {})],
+    "floor": [("floor_sq", lambda x: ops.floor(x) * _sq(x), lambda r: (uniform(r, -3, 3, 5, away=range(-3, 4)),), {})],
+    "ceil": [("ceil_sq", lambda x: ops.ceil(x) * _sq(x), lambda r: (uniform(r, -3, 3, 5, away=range(-3, 4)),), {})],
+    "trunc": [("trunc_sq", lambda x: ops.trunc(x) * _sq(x), lambda r: (uniform(r, -3, 3, 5, away=range(-3, 4)),), {})],
+    "round": [("round_sq", lambda x: ops.round(x) * _sq(x), lambda r: (uniform(r, -3, 3, 5, away=np.arange(-3.5, 4)),), {})],
+    "sin": [("sin", lambda x: ops.sin(x), lambda r: (normal(r, 4),), {})],
+    "cos": [("cos", lambda x: ops.cos(x), lambda r: (normal(r, 4),), {})],
+    "tan": [("tan", lambda x: ops.tan(x), lambda r: (uniform(r, -1.2, 1.2, 4),), {})],
+    "asin": [("asin", lambda x: ops.asin(x), lambda r: (uniform(r, -0.9, 0.9, 4),), {})],
+    "acos": [("acos", lambda x: ops.acos(x), lambda r: (uniform(r, -0.9, 0.9, 4),), {})],
+    "atan": [("atan", lambda x: ops.atan(x), lambda r: (normal(r, 4),), {})],
+    "sinh": [("sinh", lambda x: ops.sinh(x), lambda r: (normal(r, 4),), {})],
+    "cosh": [("cosh", lambda x: ops.cosh(x), lambda r: (normal(r, 4),), {})],
+    "log2": [("log2", lambda x: ops.log2(x), lambda r: (positive(r, 4),), {})],
+    "log10": [("log10", lambda x: ops.log10(x), lambda r: (positive(r, 4),), {})],
+    "log1p": [("log1p", lambda x: ops.log1p(x), lambda r: (uniform(r, -0.5, 2, 4),), {})],
+    "exp2": [("exp2", lambda x: ops.exp2(x), lambda r: (normal(r, 4),), {})],
+    "expm1": [("expm1", lambda x: ops.expm1(x), lambda r: (normal(r, 4),), {})],
+    "erf": [("erf", lambda x: ops.erf(x), lambda r: (normal(r, 4),), {})],
+    "erfc": [("erfc", lambda x: ops.erfc(x), lambda r: (normal(r, 4),), {})],
+    "rsqrt": [("rsqrt", lambda x: ops.rsqrt(x), lambda r: (positive(r, 4),), {})],
+    "reciprocal": [("reciprocal", lambda x: ops.reciprocal(x), lambda r: (away_from_zero(r, 4),), {})],
+    "nan_to_num": [("finite", lambda x: _sq(ops.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)),
+                    lambda r: (normal(r, 4),), {})],
+    "maximum": [("tensors", lambda x, y: ops.maximum(x, y) * x, lambda r: (normal(r, 2, 3), normal(r, 3)), {})],
+    "minimum": [("tensors", lambda x, y: ops.minimum(x, y) * y, lambda r: (normal(r, 2, 3), normal(r, 3)), {})],
+    "remainder": [("tensors", lambda x, y: ops.remainder(x, y) * x,
+                   lambda r: (uniform(r, -5, 5, 4), uniform(r, 0.5, 2, 4)), {})],
+    "fmod": [("tensors", lambda x, y: ops.fmod(x, y) * y, lambda r: (uniform(r, -5, 5, 4), uniform(r, -2, -0.5, 4)), {})],
+    "atan2": [("tensors", lambda y, x: ops.atan2(y, x), lambda r: (normal(r, 4), normal(r, 4)), {})],
+    "lerp": [("tensor_weight", lambda s, e, w: ops.lerp(s, e, w) * w, lambda r: (normal(r, 4), normal(r, 4), normal(r, 4)), {}),
+             ("scalar_weight", lambda s, e: _sq(ops.lerp(s, e, 0.75)), lambda r: (normal(r, 4), normal(r, 4)), {})],
+    "clamp": [("tensor_bounds", lambda x, lo, hi: ops.clamp(x, lo, hi) * (lo + hi),
+               lambda r: (normal(r, 6), uniform(r, -1.5, -0.5, 6), uniform(r, 0.5, 1.5, 6)), {}),
+              ("scalar_bounds", lambda x: _sq(ops.clamp(x, -0.5, 0.5)) * x,
+               lambda r: (uniform(r, -2, 2, 6, away=[-0.5, 0.5]),), {})],
+    "clamp_min": [("tensor_bound", lambda x, b: ops.clamp_min(x, b) * b, lambda r: (normal(r, 6), normal(r, 6)), {})],
+    "clamp_max": [("scalar_bound", lambda x: _sq(ops.clamp_max(x, 0.5)) * x, lambda r: (uniform(r, -2, 2, 6, away=[0.5]),), {})],
+    "leaky_relu": [("slope", lambda x: ops.leaky_relu(x, negative_slope=0.2) * x, lambda r: (away_from_zero(r, 6),), {})],
+    "elu": [("alpha", lambda x: ops.elu(x, alpha=0.5, scale=1.5, input_scale=1.0), lambda r: (away_from_zero(r, 6),), {})],
+    "gelu": [("erf", lambda x: ops.gelu(x, approximate="none"), lambda r: (normal(r, 4),), {}),
+             ("tanh", lambda x: ops.gelu(x, approximate="tanh"), lambda r: (normal(r, 4),), {})],
+    "silu": [("silu", lambda x: ops.silu(x), lambda r: (normal(r, 4),), {})],
+    "mish": [("mish", lambda x: ops.mish(x), lambda r: (normal(r, 4),), {})],
+    "softplus": [("beta", lambda x: ops.softplus(x, beta=2.0, threshold=20.0), lambda r: (normal(r, 4),), {}),
+                 ("linear", lambda x: _sq(ops.softplus(x, beta=2.0, threshold=20.0)), lambda r: (uniform(r, 11, 13, 3),), {})],
+    "hardtanh": [("bounds", lambda x: _sq(ops.hardtanh(x, min_val=-1.0, max_val=1.0)),
+                  lambda r: (uniform(r, -2, 2, 6, away=[-1, 1]),), {})],
+    "hardsigmoid": [("sq", lambda x: _sq(ops.hardsigmoid(x)), lambda r: (uniform(r, -5, 5, 6, away=[-3, 3]),), {})],
+    "hardswish": [("hardswish", lambda x: ops.hardswish(x), lambda r: (uniform(r, -5, 5, 6, away=[-3, 3]),), {})],
+    "logsigmoid": [("logsigmoid", lambda x: ops.logsigmoid(x), lambda r: (away_from_zero(r, 4),), {})],
+    # ---- reductions, scans, softmax ----
+    "prod": [("dim", lambda x: ops.prod(x, dims=(1,), keepdim=False), lambda r: (away_from_zero(r, 2, 3),), {}),
+             ("all_keep", lambda x: ops.prod(x, dims=(0, 1), keepdim=True) * x, lambda r: (away_from_zero(r, 2, 2),), {})],
+    "amax": [("dim", lambda x: _sq(ops.amax(x, dims=(1,), keepdim=False)), lambda r: (normal(r, 2, 3),), {}),
+             ("keep", lambda x: ops.amax(x, dims=(0, 1), keepdim=True) * x, lambda r: (normal(r, 2, 3),), {})],
+    "amin": [("dim", lambda x: _sq(ops.amin(x, dims=(0,), keepdim=False)), lambda r: (normal(r, 2, 3),), {})],
+    "max": [("dim", lambda x: _sq(ops.max_dim(x, dims=(1,), keepdim=True)) * x, lambda r: (normal(r, 2, 3),), {})],
+    "max_all": [("all", lambda x: _sq(ops.max_all(x, dims=(0, 1), keepdim=False)) * x, lambda r: (normal(r, 2, 3),), {})],
+    "min_all": [("all", lambda x: _sq(ops.min_all(x, dims=(0,), keepdim=False)), lambda r: (normal(r, 4),), {})],
+    "min": [("dim", lambda x: _sq(ops.min_dim(x, dims=(0,), keepdim=False)), lambda r: (normal(r, 3, 2),), {})],
+    "var": [("dim", lambda x: ops.var(x, dims=(1,), correction=1, keepdim=False), lambda r: (normal(r, 2, 3),), {}),
+            ("all", lambda x: _sq(ops.var(x, dims=(0, 1), correction=0, keepdim=True)) * x, lambda r: (normal(r, 2, 3),), {})],
+    "std": [("dim", lambda x: ops.std(x, dims=(0,), correction=1, keepdim=False), lambda r: (normal(r, 3, 2),), {})],
+    "logsumexp": [("dim", lambda x: ops.logsumexp(x, dims=(1,), keepdim=False), lambda r: (normal(r, 2, 3),), {}),
+                  ("keep", lambda x: ops.logsumexp(x, dims=(0, 1), keepdim=True) * x, lambda r: (normal(r, 2, 3),), {})],
+    "softmax": [("dim", lambda x: ops.softmax(x, dim=1) * x, lambda r: (normal(r, 2, 3),), {})],
+    "log_softmax": [("dim", lambda x: _sq(ops.log_softmax(x, dim=0)), lambda r: (normal(r, 3, 2),), {})],
+    "cumsum": [("dim", lambda x: _sq(ops.cumsum(x, dim=1)), lambda r: (normal(r, 2, 3),), {})],
+    "cumprod": [("dim", lambda x: ops.cumprod(x, dim=1) * x, lambda r: (away_from_zero(r, 2, 4),), {})],
+    # ---- linear algebra ----
+    "bmm": [("batched", lambda a, b: ops.bmm(a, b), lambda r: (normal(r, 2, 2, 3), normal(r, 2, 3, 2)), {}),
+            ("gram", lambda a: ops.bmm(a, ops.transpose(a, perm=(1, 0))), lambda r: (normal(r, 2, 3),), {})],
+    # ---- shape and indexing ----
+    "slice": [("step", lambda x: _sq(ops.slice_(x, dim=1, start=1, stop=5, step=2)), lambda r: (normal(r, 2, 5),), {})],
+    "select": [("row", lambda x: _sq(ops.select(x, dim=0, index=1)) * ops.select(x, dim=0, index=0),
+                lambda r: (normal(r, 2, 3),), {})],
+    "diagonal": [("offset", lambda x: _sq(ops.diagonal(x, offset=1, dim1=1, dim2=0)), lambda r: (normal(r, 3, 4),), {})],
+    "flip": [("dims", lambda x: ops.flip(x, dims=(0, 1)) * x, lambda r: (normal(r, 2, 3),), {})],
+    "constant_pad": [("pad_crop", lambda x: _sq(ops.constant_pad(x, pads=((1, -1), (0, 2)), value=0.5)),
+                      lambda r: (normal(r, 2, 3),), {})],
+    "cat": [("two", lambda x, y: _sq(ops.cat(x, y * x, dim=1)), lambda r: (normal(r, 2, 3), normal(r, 2, 3)), {})],
+    "split": [("sizes", lambda x: _split_product(x), lambda r: (normal(r, 3, 2),), {})],
+    "stack": [("two", lambda x: _sq(ops.stack(x, x * x, dim=1)), lambda r: (normal(r, 2, 3),), {})],
+    "roll": [("shift", lambda x: ops.roll(x, shifts=(1, -1), dims=(0, 1)) * x, lambda r: (normal(r, 2, 3),), {})],
+    "repeat": [("rows", lambda x: _sq(ops.repeat(x, repeats=(2, 1, 2))), lambda r: (normal(r, 2, 3),), {})],
+    "reflect_pad": [("1d", lambda x: _sq(ops.reflect_pad(x, pads=((1, (2, 1)),))), lambda r: (normal(r, 2, 4),), {})],
+    "replicate_pad": [("1d", lambda x: _sq(ops.replicate_pad(x, pads=((1, (1, 2)),))), lambda r: (normal(r, 2, 4),), {})],
+    "tril": [("lower", lambda x: ops.tril(x, diagonal=0) * x, lambda r: (normal(r, 3, 3),), {})],
+    "triu": [("upper", lambda x: ops.triu(x, diagonal=1) * x, lambda r: (normal(r, 3, 4),), {})],
+    "gather": [("rotate", lambda x: ops.gather(x, _rotation(x), dims=(1,), wrap=False, error="gather") * x,
+                lambda r: (normal(r, 2, 3),), {})],
+    "scatter": [("overwrite", lambda x, y: _sq(ops.scatter(x, _rotation(y), y * y, dims=(1,), accumulate=False,
+                                                           wrap=False, error="scatter")),
+                 lambda r: (normal(r, 2, 3), normal(r, 2, 3)), {}),
+                ("add_repeated", lambda x, y: _sq(ops.scatter(x, _repeated(y), y * x, dims=(1,), accumulate=True,
+                                                              wrap=False, error="scatter")),
+                 lambda r: (normal(r, 2, 3), normal(r, 2, 3)), {})],
+    "index_select": [("repeated", lambda x: _sq(ops.index_select(x, _repeated(ops.select(x, dim=1, index=0)), dim=0)),
+                      lambda r: (normal(r, 3, 2),), {})],
+    "index": [("repeated", lambda x: _sq(ops.index(x, _repeated(ops.select(x, dim=0, index=0)), dims=(1,))),
+               lambda r: (normal(r, 2, 3),), {})],
+    "masked_fill": [("positive", lambda x: ops.masked_fill(x > 0.0, x, 0.5) * x, lambda r: (away_from_zero(r, 2, 3),), {})],
 }
+
+
+def _rotation(x):
+    """int64 indices shifting x's last dim by one (a permutation, built in the IR)."""
+    i = ops.iota(x, dim=x.ndim - 1)
+    return ops.where(i == 0, x.shape[-1] - 1, i - 1)
+
+
+def _repeated(x):
+    """int64 indices along x's last dim with repeats: 0, 1, ..., n-2, 0."""
+    i = ops.iota(x, dim=x.ndim - 1)
+    return ops.where(i == x.shape[-1] - 1, 0, i)
+
+
+def _split_product(x):
+    a, b = ops.split(x, dim=0, sizes=(1, 2), with_sizes=True)
+    return _sq(a) * b
 
 SECOND_ORDER_CASES = [pytest.param(op, fn, make, kw, id=f"{op}-{cid}")
                       for op, cases in SECOND_ORDER.items() for cid, fn, make, kw in cases]

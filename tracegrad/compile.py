@@ -50,9 +50,14 @@ class CompiledFunction:
         for a in flat:
             if isinstance(a, Tensor):
                 sig.append(("tensor", tuple(a.shape), a.dtype.name, a.requires_grad))
+            elif _is_module(a):
+                state = tuple((name, tuple(t.shape), t.dtype.name, t.requires_grad)
+                              for name, t in _module_tensors(a))
+                sig.append(("module", id(a), state,
+                            tuple(m.training for m in a.modules())))
             else:
                 try:
-                    hash(a)
+                    hash(_const_key(a))
                 except TypeError:
                     raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
                                     f"neither a Tensor nor hashable") from None
@@ -76,7 +81,7 @@ class CompiledFunction:
         keys = tuple(sorted(kwargs))
         flat = list(args) + [kwargs[k] for k in keys]
         sig = self.signature(flat, keys)
-        tensors = [a for a in flat if isinstance(a, Tensor)]
+        tensors = _call_tensors(flat)
         reason = None
         specs = self._by_signature.get(sig, ())
         for i, spec in enumerate(specs):
@@ -117,27 +122,42 @@ class CompiledFunction:
 
     def trace(self, flat, keys=()):
         """Trace for the arguments `flat` (positional, then keyword values in `keys` order).
-        Returns (traced Function: outputs then guard predicates, number of outputs, guards,
-        captured tensors, output requires_grad flags, whether a tuple came back)."""
+        Returns (the optimized traced Function: outputs then guard predicates, number of
+        outputs, guards, captured tensors, output requires_grad flags, whether a tuple came
+        back, the Function as recorded)."""
         trace = Trace(self.name)
         names = self._names(len(flat) - len(keys), keys)
         traced = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
                   for i, a in enumerate(flat)]
+        # A Module's parameters and buffers are inputs too: swapped for tracers while tracing.
+        swaps = []
+        for i, m in enumerate(flat):
+            if _is_module(m):
+                for name, t in _module_tensors(m):
+                    tracer = trace.input(t, f"{names[i]}.{name}")
+                    for owner, store, key in _slots(m, t):
+                        swaps.append((getattr(owner, store), key, t))
+                        getattr(owner, store)[key] = tracer
         n = len(flat) - len(keys)
-        with trace:
-            out = self.fn(*traced[:n], **dict(zip(keys, traced[n:])))
+        try:
+            with trace:
+                out = self.fn(*traced[:n], **dict(zip(keys, traced[n:])))
+        finally:
+            for store, key, t in reversed(swaps):
+                store[key] = t
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
         if not outs or not all(isinstance(o, Tensor) for o in outs):
             raise TypeError(f"tracegrad.compile: {self.name} must return a Tensor or a tuple of "
                             f"Tensors")
         results = [trace._lift(o) for o in outs] + [g.var for g in trace.guards]
-        fn = simplify(Function(self.name, trace.params(), trace.builder.eqns, results))
+        recorded = Function(self.name, trace.params(), trace.builder.eqns, results)
+        fn = simplify(recorded)
         # Simplification may merge equal guard predicates: read them back from the results.
         for g, var in zip(trace.guards, fn.results[len(outs):]):
             g.var = var
         self.trace_count += 1
         return (fn, len(outs), trace.guards, trace.captured, [o.requires_grad for o in outs],
-                isinstance(out, (tuple, list)))
+                isinstance(out, (tuple, list)), recorded)
 
     def _specialize(self, flat, keys, sig, reason) -> Specialization:
         start = time.perf_counter()
@@ -148,14 +168,16 @@ class CompiledFunction:
                 root_guards.append((src, fingerprint(src.read())))
             except LookupError:
                 continue
-        traced, n_out, guards, captured, out_requires, multiple = self.trace(flat, keys)
+        traced, n_out, guards, captured, out_requires, multiple, recorded = self.trace(flat,
+                                                                                      keys)
         trace_seconds = time.perf_counter() - start
-        inputs = [a for a in flat if isinstance(a, Tensor)] + captured
+        inputs = _call_tensors(flat) + captured
         # The trace saw the grad mode of every op (no_grad / enable_grad inside included).
         wrt = [i for i, t in enumerate(inputs) if t.requires_grad] if any(out_requires) else []
         spec = Specialization(self.name, traced, n_out, guards, captured,
                               locate(captured, sources), root_guards, out_requires, multiple,
                               self.backend, wrt, sig, reason, trace_seconds)
+        spec.recorded = recorded
         self._by_signature.setdefault(sig, []).append(spec)
         self.specializations.append(spec)
         return spec
@@ -166,7 +188,7 @@ class CompiledFunction:
         (outputs, then guard predicates), adjoint IR, optimized IR (what the backend
         compiles: forward returning residuals and guards, then adjoint), LLVM IR, assembly."""
         spec = self._spec_for(args, kwargs)
-        out = {"traced": str(spec.traced)}
+        out = {"traced": str(spec.recorded)}
         if spec.adjoint is not None:
             out["adjoint"] = str(spec.adjoint.fn)
         for key, attr in (("optimized", "fn"), ("llvm", "llvm_ir_optimized"), ("asm", "asm")):
@@ -225,7 +247,43 @@ class Explanation:
     __repr__ = __str__
 
 
+def _is_module(a) -> bool:
+    from .nn.modules import Module
+    return isinstance(a, Module)
+
+
+def _module_tensors(m) -> list:
+    """(dotted name, tensor) of each distinct parameter and buffer of Module `m`."""
+    seen, out = set(), []
+    for prefix, mod in m.named_modules():
+        for store in (mod._parameters, mod._buffers):
+            for key, t in store.items():
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    out.append((f"{prefix}.{key}" if prefix else key, t))
+    return out
+
+
+def _slots(m, t) -> list:
+    """(module, store attribute, key) of every place Module `m` holds tensor `t`."""
+    return [(mod, store, key) for _, mod in m.named_modules()
+            for store in ("_parameters", "_buffers")
+            for key, v in getattr(mod, store).items() if v is t]
+
+
+def _call_tensors(flat) -> list:
+    """The tensors a call passes to compiled code: tensor arguments, then the parameters and
+    buffers of Module arguments."""
+    out = [a for a in flat if isinstance(a, Tensor)]
+    for a in flat:
+        if _is_module(a):
+            out += [t for _, t in _module_tensors(a)]
+    return out
+
+
 def _arg_text(entry) -> str:
+    if entry[0] == "module":
+        return f"module with {len(entry[2])} tensors"
     if entry[0] == "tensor":
         _, shape, dtype, requires_grad = entry
         return f"{dtype}{list(shape)}" + (" requires_grad" if requires_grad else "")
@@ -249,6 +307,15 @@ def _differences(old, new, names) -> list[str]:
             continue
         if a[0] != b[0]:
             out.append(f"argument {name!r} changed from {_arg_text(a)} to {_arg_text(b)}")
+        elif a[0] == "module":
+            if a[1] != b[1]:
+                out.append(f"argument {name!r} is another module")
+            elif a[3] != b[3]:
+                out.append(f"module {name!r} switched between train() and eval()")
+            else:
+                changed = [x[0] for x, y in zip(a[2], b[2]) if x != y] or ["its tensors"]
+                out.append(f"module {name!r} changed {', '.join(changed)} (shape, dtype or "
+                           f"requires_grad)")
         elif a[0] == "tensor":
             if a[1] != b[1]:
                 if len(a[1]) != len(b[1]):
@@ -286,6 +353,8 @@ def _const_key(a):
         return ("tuple",) + tuple(_const_key(x) for x in a)
     if isinstance(a, frozenset):
         return ("frozenset", frozenset(_const_key(x) for x in a))
+    if isinstance(a, slice):   # indexing keys (slices are unhashable before Python 3.12)
+        return ("slice", _const_key(a.start), _const_key(a.stop), _const_key(a.step))
     return (type(a).__name__, a)
 
 

@@ -87,5 +87,93 @@ def arange(start, end=None, step=1, *, dtype: DType | None = None,
     return _new(arr, requires_grad)
 
 
-__all__ = ["arange", "full", "manual_seed", "ones", "ones_like", "rand", "randn",
-           "zeros", "zeros_like"]
+def linspace(start, end, steps: int, *, dtype: DType | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """`steps` values evenly spaced from `start` to `end` inclusive."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dtype = dtype or float32
+    arr = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
+    if not dtype.is_floating_point:
+        arr = np.trunc(arr)   # PyTorch truncates toward zero for integer dtypes
+    return _new(arr.astype(dtype.np), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: DType | None = None,
+        requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (m defaults to n)."""
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise RuntimeError(f"{'n' if n < 0 else 'm'} must be greater or equal to 0, got "
+                           f"{n if n < 0 else m}")
+    return _new(np.eye(n, m, dtype=(dtype or float32).np), requires_grad)
+
+
+def full_like(t: Tensor, fill_value, *, dtype: DType | None = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(tuple(t.shape), fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def empty(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    """A tensor whose values are unspecified (write them before reading)."""
+    return _new(np.empty(_shape_arg(size), dtype=(dtype or float32).np), requires_grad)
+
+
+def empty_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return empty(tuple(t.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype: DType | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers uniform on [low, high) (`randint(high, size)` means low = 0)."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    _not_traced("randint")
+    dtype = dtype or int64
+    if requires_grad and not dtype.is_floating_point:
+        raise RuntimeError("Only Tensors of floating point dtype can require gradients")
+    return _new(_rng.integers(low, high, size=_shape_arg((size,))).astype(dtype.np),
+                requires_grad)
+
+
+def randn_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return randn(tuple(t.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return rand(tuple(t.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (writes to either are seen by both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    from .ir.types import from_numpy_dtype
+    dtype = from_numpy_dtype(array.dtype)
+    if array.dtype != dtype.np:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only "
+                        f"supported types are: float64, float32, int64, and bool.")
+    return Tensor._make(array)
+
+
+def fill_random_(t: Tensor, kind: str, a: float, b: float) -> Tensor:
+    """`t.normal_(mean=a, std=b)` / `t.uniform_(from=a, to=b)`: overwrite in place."""
+    _not_traced(f"{kind}_")
+    _float_only(f"{kind}_", t.dtype)
+    if kind == "normal" and b < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {b}")
+    sample = (_rng.normal(a, b, t._data.shape) if kind == "normal"
+              else _rng.uniform(a, b, t._data.shape))
+    return t._write_array(sample.astype(t.dtype.np), f"{kind}_")
+
+
+__all__ = ["arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",
+           "linspace", "manual_seed", "ones", "ones_like", "rand", "rand_like", "randint",
+           "randn", "randn_like", "zeros", "zeros_like"]

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from .tensor import Tensor
 
-_MAX_DEPTH = 3        # attribute / item steps searched below a global or closure variable
+_MAX_DEPTH = 6        # attribute / item steps searched below a global or closure variable
+                      # (model.layers[0].weight is 6: _modules, 'layers', _modules, '0',
+                      # _parameters, 'weight')
 _MAX_ITEMS = 64       # containers larger than this are not searched
 _OPAQUE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
            types.MethodType, str, bytes)

@@ -50,6 +50,14 @@ class Guard:
         return f"`{_short(self.at)}` ({self.what} == {self.value})"
 
 
+def _short_frame() -> str:
+    """`file.py:line` of the user code applying an op (the provenance of a traced equation)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return "" if frame is None else f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 def _short(at: str) -> str:
     """`file:line: source` -> `line N: source`."""
     head, _, source = at.partition(": ")
@@ -96,8 +104,13 @@ class Trace:
                            f"({_user_frame()}); traced tensors must not escape their function")
 
     def apply(self, op, inputs, attrs):
+        if op.kind == "layout":  # the result aliases its input (see Tensor._inplace)
+            for a in inputs:
+                if isinstance(a, Tensor):
+                    a._viewed = True
         atoms = [a if isinstance(a, Literal) else self._lift(a) for a in inputs]
         outs = self.builder.emit_vars(op, atoms, attrs)
+        self.builder.eqns[-1].origin = _short_frame()
         differentiable = op.differentiable and any(
             isinstance(a, Tensor) and a._requires_grad for a in inputs)
         requires = differentiable and is_grad_enabled()

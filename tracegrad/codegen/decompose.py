@@ -9,7 +9,10 @@ from ..ir import Builder, Function, Literal, Sym, Var
 from ..ir.simplify import dead_code_elimination
 from .errors import UnsupportedError
 
-LOWERABLE = ("elementwise", "source", "reduce", "matmul", "layout")
+LOWERABLE = ("elementwise", "source", "reduce", "matmul", "layout", "index", "scan",
+             "gather", "scatter", "pad")
+REDUCTIONS = ("sum", "prod", "amax", "amin", "argmax", "argmin")   # what the kernels reduce with
+SCANS = ("cumsum", "cumprod")
 _MAX_ROUNDS = 16
 
 
@@ -21,8 +24,10 @@ def check_lowerable(fn: Function) -> None:
             raise UnsupportedError(op.name, f"op kind {op.kind!r} has no lowering")
         if op.kind in ("elementwise", "source") and op.lower is None:
             raise UnsupportedError(op.name, "elementwise op without a scalar `lower` rule")
-        if op.kind == "reduce" and op.name != "sum":
-            raise UnsupportedError(op.name, "the only primitive reduction is 'sum'")
+        if op.kind == "reduce" and op.name not in REDUCTIONS:
+            raise UnsupportedError(op.name, f"the primitive reductions are {', '.join(REDUCTIONS)}")
+        if op.kind == "scan" and op.name not in SCANS:
+            raise UnsupportedError(op.name, f"the primitive scans are {', '.join(SCANS)}")
         if op.kind == "layout" and op.view is None:
             raise UnsupportedError(op.name, "layout op without a `view` rule")
         if len(eqn.outputs) != 1:

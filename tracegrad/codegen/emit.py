@@ -11,16 +11,24 @@ distinct buffers never overlap (inputs may alias each other, but are only read).
 """
 from __future__ import annotations
 
+import math
+
 from llvmlite import ir
 
-from ..ir import bool_
-from .expr import Const, Load, Reduce, View, walk
+from ..ir import bool_, int64
+from . import gather, mathlib
+from .expr import Const, Gather, Index, Load, Reduce, View, walk
+from .expr import buffers as touched
 from .scalar import I8, I32, I64, Scalar, ScalarEmitter, llvm_type, memory_type
-from .schedule import LoopKernel, MatmulKernel, Schedule, accumulator_dtype, blas_layout, \
+from .schedule import LoopKernel, MatmulKernel, ScanKernel, Schedule, accumulator_dtype, \
+    accumulator_dtypes, blas_layout, \
     scratch_view
 
 VOID = ir.VoidType()
 I8P = I8.as_pointer()
+
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _i64(v: int) -> ir.Constant:
@@ -75,21 +83,28 @@ class _Function:
 
     # -- memory ---------------------------------------------------------------------------------
     def address(self, buf, view: View, base=None) -> ir.Value:
+        off = self.offset(view)
+        ptr = self.ptr[id(buf)] if base is None else base
+        if off is None:
+            return ptr
+        return self.b.gep(ptr, [off], inbounds=True)
+
+    def offset(self, view: View) -> ir.Value | None:
+        """The element offset of `view` at the current loop indices (None when it is 0)."""
         b = self.b
         off = None
+        # Flipped views have negative strides: then only signed overflow is ruled out.
+        flags = ("nuw", "nsw") if min(view.strides + (view.offset,)) >= 0 else ("nsw",)
         for level, stride in enumerate(view.strides):
             if stride == 0:
                 continue
             i = self.idx[level]   # KeyError here would be a scheduling bug
-            term = i if stride == 1 else b.mul(i, _i64(stride), flags=("nuw", "nsw"))
-            off = term if off is None else b.add(off, term, flags=("nuw", "nsw"))
+            term = i if stride == 1 else b.mul(i, _i64(stride), flags=flags)
+            off = term if off is None else b.add(off, term, flags=flags)
         if view.offset:
             off = _i64(view.offset) if off is None else b.add(off, _i64(view.offset),
-                                                                flags=("nuw", "nsw"))
-        ptr = self.ptr[id(buf)] if base is None else base
-        if off is None:
-            return ptr
-        return b.gep(ptr, [off], inbounds=True)
+                                                                flags=flags)
+        return off
 
     def load(self, buf, view: View) -> Scalar:
         v = self.b.load(self.address(buf, view), align=buf.dtype.itemsize)
@@ -110,7 +125,9 @@ class _Function:
         for node in walk(root, into_reduce=False):
             if id(node) in memo:
                 continue
-            if isinstance(node, Load):
+            if isinstance(node, Gather):
+                val = gather.gather_value(self, node, memo)
+            elif isinstance(node, Load):
                 # Equal loads from different expressions (e.g. after merging kernels) are one.
                 key = (id(node.buffer), node.view)
                 val = memo.get(key)
@@ -118,6 +135,8 @@ class _Function:
                     val = memo[key] = self.load(node.buffer, node.view)
             elif isinstance(node, Const):
                 val = ScalarEmitter(self.b).const(node.value, node.dtype)
+            elif isinstance(node, Index):
+                val = Scalar(self.offset(node.view) or _i64(0), int64)
             elif isinstance(node, Reduce):
                 val = reduced[id(node)]
             else:
@@ -132,33 +151,75 @@ class _Function:
 
 # -- loop kernels -------------------------------------------------------------------------------
 class _Accumulator:
-    """Sums in float64 (for float32/float64) or int64. Only these adds carry `reassoc`, so the
-    vectorizer may reorder them; f32 data summed in f64 keeps the reordering error ~1e-16."""
+    """The state of one reduction and how elements (or partial states) combine into it.
+
+    sum and prod accumulate float32 in float64 and int/bool in int64; only their combines carry
+    `reassoc`, so the vectorizer may reorder them (f32 data summed in f64 keeps the reordering
+    error ~1e-16). amax/amin keep the element type and propagate NaN (llvm.maximum/minimum).
+    argmax/argmin carry (value, index) and take a candidate that is larger (smaller), or NaN
+    over a number, or equal with a smaller index: the first index whatever the loop order."""
 
     def __init__(self, kf: _Function, r: Reduce):
-        self.kf, self.r = kf, r
-        self.dtype = accumulator_dtype(r.dtype)
-        self.ty = llvm_type(self.dtype)
-        self.slot = None
+        self.kf, self.r, self.kind = kf, r, r.kind
+        self.dtypes = accumulator_dtypes(r)
+        self.tys = [llvm_type(d) for d in self.dtypes]
+        self.slots = None    # allocas of the register strategy
 
-    def init(self) -> ir.Constant:
-        # numpy starts sums from +0.0 (so a sum of -0.0s is +0.0); match it.
-        return ir.Constant(self.ty, 0.0 if self.dtype.is_floating_point else 0)
+    def _emitter(self) -> ScalarEmitter:
+        return ScalarEmitter(self.kf.b, self.kind)
 
-    def widen(self, x: Scalar) -> ir.Value:
-        return ScalarEmitter(self.kf.b, "sum").convert(x, self.dtype).value
+    def init(self) -> list:
+        dtype = self.dtypes[0]
+        if self.kind in ("sum", "prod"):
+            # numpy starts sums from +0.0 (so a sum of -0.0s is +0.0); match it.
+            return [self._emitter().const(0 if self.kind == "sum" else 1, dtype).value]
+        low = self.kind in ("amax", "argmax")
+        if dtype.is_floating_point:
+            first = ir.Constant(self.tys[0], -math.inf if low else math.inf)
+        else:
+            first = _i64(_INT64_MIN if low else _INT64_MAX)
+        return [first] if self.kind in ("amax", "amin") else [first, _i64(_INT64_MAX)]
 
-    def add(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        if self.dtype.is_floating_point:
-            return self.kf.b.fadd(a, b, flags=("reassoc",))
-        return self.kf.b.add(a, b)
+    def element(self, x: Scalar, index: Scalar | None) -> list:
+        x = self._emitter().convert(x, self.dtypes[0])
+        return [x.value] if index is None else [x.value, index.value]
 
-    def result(self, acc: ir.Value) -> Scalar:
-        return ScalarEmitter(self.kf.b, "sum").convert(Scalar(acc, self.dtype), self.r.dtype)
+    def combine(self, acc: list, new: list) -> list:
+        b, dtype = self.kf.b, self.dtypes[0]
+        (a, *ai), (x, *xi) = acc, new
+        if self.kind in ("sum", "prod"):
+            if dtype.is_floating_point:
+                op = b.fadd if self.kind == "sum" else b.fmul
+                return [op(a, x, flags=("reassoc",))]
+            return [(b.add if self.kind == "sum" else b.mul)(a, x)]
+        high = self.kind in ("amax", "argmax")
+        if self.kind in ("amax", "amin"):
+            if dtype.is_floating_point:
+                fn = mathlib.intrinsic(b.module, "llvm.maximum" if high else "llvm.minimum",
+                                       self.tys[0], 2)
+                return [b.call(fn, [a, x])]
+            return [b.select(b.icmp_signed(">" if high else "<", x, a), x, a)]
+        if dtype.is_floating_point:
+            better = b.fcmp_ordered(">" if high else "<", x, a)
+            x_nan = b.fcmp_unordered("uno", x, x)
+            a_nan = b.fcmp_unordered("uno", a, a)
+            better = b.or_(better, b.and_(x_nan, b.not_(a_nan)))
+            same = b.or_(b.fcmp_ordered("==", x, a), b.and_(x_nan, a_nan))
+        else:
+            better = b.icmp_signed(">" if high else "<", x, a)
+            same = b.icmp_signed("==", x, a)
+        take = b.or_(better, b.and_(same, b.icmp_signed("<", xi[0], ai[0])))
+        return [b.select(take, x, a), b.select(take, xi[0], ai[0])]
+
+    def result(self, acc: list) -> Scalar:
+        if self.kind in ("argmax", "argmin"):
+            return Scalar(acc[1], int64)
+        return self._emitter().convert(Scalar(acc[0], self.dtypes[0]), self.r.dtype)
 
 
 def _varies(node, reduced_levels) -> bool:
-    return any(isinstance(n, Load) and any(n.view.strides[lv] for lv in reduced_levels)
+    return any(isinstance(n, (Load, Index, Gather))
+               and any(n.view.strides[lv] for lv in reduced_levels)
                for n in walk(node, into_reduce=False))
 
 
@@ -166,9 +227,8 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
     nest = k.nest
     stores = nest.stores
     buffers = []
-    for buf in ([s.buffer for s in stores] + [ld.buffer for s in stores for ld in
-                                              walk(s.node) if isinstance(ld, Load)]
-                + list(nest.scratch.values())):
+    for buf in ([s.buffer for s in stores] + [b for s in stores for b in touched(s.node)]
+                + [buf for bufs in nest.scratch.values() for buf in bufs]):
         if all(buf is not x for x in buffers):
             buffers.append(buf)
     kf = _Function(module, name, buffers)
@@ -193,7 +253,8 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
         for s in inner:
             kf.store(s.buffer, s.view, kf.evaluate(s.node, memo, {}))
         for r in reds:
-            add_to(accs[id(r)], kf.evaluate(r.arg, memo, {}))
+            index = kf.evaluate(r.index, memo, {}) if r.index is not None else None
+            add_to(accs[id(r)], accs[id(r)].element(kf.evaluate(r.arg, memo, {}), index))
 
     def epilogue(values):
         memo: dict = {}
@@ -202,25 +263,32 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
 
     if nest.strategy == "map":
         def body():
-            # Reduce nodes here only sum over size-1 axes: the sum of one element.
+            # Reduce nodes here only reduce over size-1 axes: one element each.
             values = {}
 
             def single(a, x):
-                values[id(a.r)] = a.result(a.add(a.init(), a.widen(x)))
+                values[id(a.r)] = a.result(a.combine(a.init(), x))
             point(single)
             epilogue(values)
         kf.loops(levels, extents, body)
         kf.finish()
         return buffers
 
+    def load_state(ptrs):
+        return [b.load(p) for p in ptrs]
+
+    def store_state(values, ptrs):
+        for v, p in zip(values, ptrs):
+            b.store(v, p)
+
     def register_add(a, x):
-        b.store(a.add(b.load(a.slot), a.widen(x)), a.slot)
+        store_state(a.combine(load_state(a.slots), x), a.slots)
 
     def start_registers():
         for a in accs.values():
-            if a.slot is None:
-                a.slot = kf.allocas.alloca(a.ty)   # promoted to a register by SROA
-            b.store(a.init(), a.slot)
+            if a.slots is None:   # promoted to registers by SROA
+                a.slots = [kf.allocas.alloca(ty) for ty in a.tys]
+            store_state(a.init(), a.slots)
 
     if nest.strategy == "register":
         # Summed levels are innermost: accumulate in a register per output point.
@@ -229,7 +297,7 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
         def outer_body():
             start_registers()
             kf.loops(levels[first:], extents, lambda: point(register_add))
-            epilogue({id(a.r): a.result(b.load(a.slot)) for a in accs.values()})
+            epilogue({id(a.r): a.result(load_state(a.slots)) for a in accs.values()})
         kf.loops(levels[:first], extents, outer_body)
         kf.finish()
         return buffers
@@ -245,29 +313,30 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
         suffix.insert(0, lv)
     body_levels = levels[:len(levels) - len(suffix)]
 
+    def scratch(a):
+        return [kf.address(buf, sview) for buf in nest.scratch[id(a.r)]]
+
     def scratch_init():
         for a in accs.values():
-            buf = nest.scratch[id(a.r)]
-            b.store(a.init(), kf.address(buf, sview))
+            store_state(a.init(), scratch(a))
     kf.loops(kept_levels, extents, scratch_init)
 
-    def scratch_add(a, value: ir.Value):
-        p = kf.address(nest.scratch[id(a.r)], sview)
-        b.store(a.add(b.load(p), value), p)
+    def scratch_add(a, state: list):
+        ptrs = scratch(a)
+        store_state(a.combine(load_state(ptrs), state), ptrs)
 
     def main_body():
         if suffix:
             start_registers()
             kf.loops(suffix, extents, lambda: point(register_add))
             for a in accs.values():
-                scratch_add(a, b.load(a.slot))
+                scratch_add(a, load_state(a.slots))
         else:
-            point(lambda a, x: scratch_add(a, a.widen(x)))
+            point(scratch_add)
     kf.loops(body_levels, extents, main_body)
 
     def final():
-        values = {id(a.r): a.result(b.load(kf.address(nest.scratch[id(a.r)], sview)))
-                  for a in accs.values()}
+        values = {id(a.r): a.result(load_state(scratch(a))) for a in accs.values()}
         epilogue(values)
     kf.loops(kept_levels, extents, final)
     kf.finish()
@@ -279,15 +348,24 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
 def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm) -> list:
+    """One gemm (or i-k-j loop nest) per batch entry; batch loops are the outer levels."""
     a, b_, out = k.a, k.b, k.out
     buffers = [out] + [x for i, x in enumerate([a.buffer, b_.buffer])
                        if x is not out and (i == 0 or x is not a.buffer)]
     kf = _Function(module, name, buffers)
     b = kf.b
-    (m, kdim), (_, n) = a.shape, b_.shape
+    batch = out.shape[:-2]
+    nb = len(batch)
+    (m, kdim), n = a.shape[-2:], b_.shape[-1]
     ty = llvm_type(out.dtype)
     zero = ScalarEmitter(b).const(0, out.dtype)
-    cview = View.contiguous(out.shape)
+    cstrides = View.contiguous(out.shape).strides
+    batch_levels = list(range(nb))
+
+    def base(view):
+        """View over the batch levels whose address is the first element of one matrix."""
+        return View(batch, view.strides[:nb], view.offset)
+
     if k.impl == "blas" and kdim > 0:
         g = gemm[out.dtype.name]
         it = ir.IntType(g.int_bits)
@@ -296,32 +374,70 @@ def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm) -> list:
                                       it])
         fn = module.globals.get(g.symbol) or ir.Function(module, fnty, g.symbol)
         (ta, lda), (tb, ldb) = blas_layout(a.view), blas_layout(b_.view)
-        args = [ir.Constant(I32, _ROW_MAJOR),
-                ir.Constant(I32, _NO_TRANS if ta == "N" else _TRANS),
-                ir.Constant(I32, _NO_TRANS if tb == "N" else _TRANS),
-                ir.Constant(it, m), ir.Constant(it, n), ir.Constant(it, kdim),
-                ir.Constant(ty, 1.0), kf.address(a.buffer, View((), (), a.view.offset)),
-                ir.Constant(it, lda), kf.address(b_.buffer, View((), (), b_.view.offset)),
-                ir.Constant(it, ldb), ir.Constant(ty, 0.0), kf.ptr[id(out)],
-                ir.Constant(it, max(n, 1))]
-        b.call(fn, args)
+
+        def call():
+            b.call(fn, [ir.Constant(I32, _ROW_MAJOR),
+                        ir.Constant(I32, _NO_TRANS if ta == "N" else _TRANS),
+                        ir.Constant(I32, _NO_TRANS if tb == "N" else _TRANS),
+                        ir.Constant(it, m), ir.Constant(it, n), ir.Constant(it, kdim),
+                        ir.Constant(ty, 1.0), kf.address(a.buffer, base(a.view)),
+                        ir.Constant(it, lda), kf.address(b_.buffer, base(b_.view)),
+                        ir.Constant(it, ldb), ir.Constant(ty, 0.0),
+                        kf.address(out, View(batch, cstrides[:nb])),
+                        ir.Constant(it, max(n, 1))])
+        kf.loops(batch_levels, batch, call)
         kf.finish()
         return buffers
     # i-k-j loop nest: the inner loop runs along rows of B and C, so it vectorizes.
     e = ScalarEmitter(b, "matmul")
-    kf.loops([0, 1], (m, n), lambda: kf.store(out, cview, zero))
+    kf.loops(list(range(nb + 2)), out.shape,
+             lambda: kf.store(out, View.contiguous(out.shape), zero))
     if kdim == 0:
         kf.finish()
         return buffers
-    # levels: 0 = i, 1 = k, 2 = j
-    av = View((m, kdim, n), (a.view.strides[0], a.view.strides[1], 0), a.view.offset)
-    bv = View((m, kdim, n), (0, b_.view.strides[0], b_.view.strides[1]), b_.view.offset)
-    cv = View((m, kdim, n), (n, 0, 1))
+    # levels: batch..., i, k, j
+    sa, sb = a.view.strides, b_.view.strides
+    dom = batch + (m, kdim, n)
+    av = View(dom, sa[:nb] + (sa[nb], sa[nb + 1], 0), a.view.offset)
+    bv = View(dom, sb[:nb] + (0, sb[nb], sb[nb + 1]), b_.view.offset)
+    cv = View(dom, cstrides[:nb] + (n, 0, 1))
 
     def body():
         prod = e.mul(kf.load(a.buffer, av), kf.load(b_.buffer, bv))
         kf.store(out, cv, e.add(kf.load(out, cv), prod))
-    kf.loops([0, 1, 2], (m, kdim, n), body)
+    kf.loops(list(range(nb + 3)), dom, body)
+    kf.finish()
+    return buffers
+
+
+# -- scans --------------------------------------------------------------------------------------
+def _emit_scan(module: ir.Module, k: ScanKernel, name: str) -> list:
+    """Loops over every dim but the scanned one; along it, a running sum or product (float32
+    carried in float64, as PyTorch's CPU kernels do) stored at each step."""
+    out = k.out
+    buffers = [out] + [buf for buf in touched(k.node) if buf is not out]
+    kf = _Function(module, name, buffers)
+    b = kf.b
+    e = ScalarEmitter(b, k.op)
+    acc_dtype = accumulator_dtype(out.dtype)
+    slot = kf.allocas.alloca(llvm_type(acc_dtype))   # promoted to a register by SROA
+    n, view = out.shape[k.dim], View.contiguous(out.shape)
+
+    def step():
+        if k.reverse:   # position n-1-i at step i
+            kf.idx[k.dim] = b.sub(_i64(n - 1), kf.idx[k.dim], flags=("nuw", "nsw"))
+        x = e.convert(kf.evaluate(k.node, {}, {}), acc_dtype)
+        acc = Scalar(b.load(slot), acc_dtype)
+        acc = e.add(acc, x) if k.op == "cumsum" else e.mul(acc, x)
+        b.store(acc.value, slot)
+        kf.store(out, view, e.convert(acc, out.dtype))
+
+    def line():
+        # -0.0 + x is x for every x, so a leading -0.0 stays -0.0 (numpy starts from x[0]).
+        start = (-0.0 if acc_dtype.is_floating_point else 0) if k.op == "cumsum" else 1
+        b.store(e.const(start, acc_dtype).value, slot)
+        kf.loops([k.dim], out.shape, step)
+    kf.loops([lv for lv in range(len(out.shape)) if lv != k.dim], out.shape, line)
     kf.finish()
     return buffers
 
@@ -337,6 +453,11 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
         name = f"tg.{sched.fn.name}.{k.name}"
         if isinstance(k, MatmulKernel):
             buffers = _emit_matmul(module, k, name, gemm)
+        elif isinstance(k, ScanKernel):
+            buffers = _emit_scan(module, k, name)
+        elif isinstance(k, gather.ScatterKernel):
+            buffers = k.buffers()
+            gather.emit_scatter(_Function(module, name, buffers), k)
         else:
             buffers = _emit_loop_kernel(module, k, name)
         calls.append((module.globals[name], buffers))

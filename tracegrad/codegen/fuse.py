@@ -11,7 +11,7 @@ The scheduler gives every materialized value its own kernel. Two kernels over th
 """
 from __future__ import annotations
 
-from .expr import Load, loads, substitute
+from .expr import Gather, Load, loads, substitute
 from .schedule import LoopKernel, Schedule, Store
 
 
@@ -52,7 +52,7 @@ def _vertical(p: LoopKernel, c: LoopKernel):
     for s in c.stores:
         for ld in loads(s.node):
             st = produced.get(id(ld.buffer))
-            if st is not None and ld.view != st.view:
+            if st is not None and (isinstance(ld, Gather) or ld.view != st.view):
                 return None
 
     def replace(ld: Load):

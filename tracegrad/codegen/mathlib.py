@@ -1,4 +1,6 @@
-"""Vectorizable transcendental functions written in LLVM IR.
+"""Vectorizable transcendental functions written in LLVM IR (exp, log, tanh, log1p, expm1; for
+float32 also sin/cos/tan, asin/acos/atan/atan2, erf/erfc, sinh/cosh, exp2/log2/log10, evaluated
+in float64 and rounded once).
 
 glibc's scalar exp/log/tanh calls keep loops from vectorizing (4-40x slower than numpy on this
 machine kind), so exp, log and tanh are emitted here as branch-free IR (Cephes' polynomials,
@@ -9,7 +11,11 @@ No fast-math flags: the range reduction must not be reassociated.
 """
 from __future__ import annotations
 
+import math
+
 from llvmlite import ir
+
+from ..ir.ops.unary import ERF_TAYLOR, ERFC_CHEBYSHEV
 
 F32, F64 = ir.FloatType(), ir.DoubleType()
 I32, I64, I1 = ir.IntType(32), ir.IntType(64), ir.IntType(1)
@@ -204,4 +210,244 @@ def _tanh(m: _Math, x):
     return m.copysign(b.select(m.lt(ax, m.c(0.625)), small, big), x)
 
 
-_BODIES = {"exp": _exp, "log": _log, "tanh": _tanh}
+# ---- elementwise math, activations, binary elementwise ----
+# float32 functions evaluated in float64 with the polynomial exp/log above, then rounded once:
+# branch-free and vectorizable, within an ulp or two of the correctly rounded float32 result.
+# (float64 versions of these call libm, except log1p/expm1, which use Kahan's tricks below.)
+
+def _in_f64(body):
+    """A float32 body that widens x, runs `body` on a float64 `_Math`, and rounds back."""
+    def f32(m: _Math, x):
+        if not m.f32:
+            raise ValueError("float32 only")
+        wide = _Math(m.b, F64)
+        return m.b.fptrunc(body(wide, m.b.fpext(x, F64)), F32)
+    return f32
+
+
+def _call(m: _Math, name: str, x):
+    return m.b.call(function(m.b.module, name, m.ty), [x])
+
+
+def _log1p(m: _Math, x):
+    """Kahan: log(u) * x / (u - 1) with u = 1 + x corrects the rounding of u (x where u == 1);
+    inf -> inf, -1 -> -inf, below -1 -> NaN (from log), NaN -> NaN."""
+    b = m.b
+    u = b.fadd(x, m.c(1.0))
+    r = b.fdiv(b.fmul(_call(m, "log", u), x), b.fsub(u, m.c(1.0)))
+    r = b.select(m.eq(u, m.c(1.0)), x, r)
+    r = b.select(m.eq(x, m.c(float("inf"))), x, r)
+    return b.select(m.eq(u, m.c(0.0)), m.c(float("-inf")), r)
+
+
+def _expm1(m: _Math, x):
+    """Kahan: (u - 1) * x / log(u) with u = exp(x) (x where u == 1, -1 where u - 1 == -1,
+    inf where u is)."""
+    b = m.b
+    u = _call(m, "exp", x)
+    um1 = b.fsub(u, m.c(1.0))
+    r = b.fdiv(b.fmul(um1, x), _call(m, "log", u))
+    r = b.select(m.eq(u, m.c(1.0)), x, r)
+    r = b.select(m.eq(um1, m.c(-1.0)), m.c(-1.0), r)
+    r = b.select(m.eq(u, m.c(float("inf"))), u, r)
+    return b.select(b.fcmp_unordered("uno", x, x), x, r)
+
+
+# erfc(z) for z >= 0: Numerical Recipes' erfcc (Chebyshev fit, relative error < 1.1e-7) and
+# erf's Taylor series for |x| < 0.5, shared with the numpy reference.
+_ERFC_T, _ERF_TAYLOR = ERFC_CHEBYSHEV, ERF_TAYLOR
+
+
+def _erfc_pos(m: _Math, z):
+    t = m.b.fdiv(m.c(1.0), m.fma(z, m.c(0.5), m.c(1.0)))
+    poly = m.horner(t, _ERFC_T)
+    return m.b.fmul(t, _call(m, "exp", m.b.fsub(poly, m.b.fmul(z, z))))
+
+
+def _erfc_f64(m: _Math, x):
+    b = m.b
+    pos = _erfc_pos(m, m.fabs(x))
+    r = b.select(m.lt(x, m.c(0.0)), b.fsub(m.c(2.0), pos), pos)
+    return b.select(b.fcmp_unordered("uno", x, x), x, r)
+
+
+def _erf_f64(m: _Math, x):
+    b = m.b
+    ax = m.fabs(x)
+    small = b.fmul(x, m.horner(b.fmul(x, x), _ERF_TAYLOR))
+    big = m.copysign(b.fsub(m.c(1.0), _erfc_pos(m, ax)), x)
+    r = b.select(m.lt(ax, m.c(0.5)), small, big)
+    return b.select(b.fcmp_unordered("uno", x, x), x, r)
+
+
+def _sinh_f64(m: _Math, x):
+    # float32 range only: exp(|x|) of a float32 cannot overflow float64 before the result
+    # overflows float32. (e - 1/e) / 2 cancels near 0, where the odd Taylor series is used.
+    b = m.b
+    e = _call(m, "exp", x)
+    big = b.fmul(m.c(0.5), b.fsub(e, b.fdiv(m.c(1.0), e)))
+    small = b.fmul(x, m.horner(b.fmul(x, x), [1 / 5040, 1 / 120, 1 / 6, 1.0]))
+    return b.select(m.lt(m.fabs(x), m.c(0.05)), small, big)
+
+
+def _cosh_f64(m: _Math, x):
+    e = _call(m, "exp", m.fabs(x))
+    return m.b.fmul(m.c(0.5), m.b.fadd(e, m.b.fdiv(m.c(1.0), e)))
+
+
+def _scaled(fn_name, scale):
+    def body(m: _Math, x):
+        if fn_name == "exp":
+            x = m.b.fmul(x, m.c(scale))
+        y = _call(m, fn_name, x)
+        return y if fn_name == "exp" else m.b.fmul(y, m.c(scale))
+    return body
+
+
+def _pi_bits(bits: int) -> int:
+    """floor(pi * 2**bits), by Machin's formula in integer arithmetic."""
+    def atan_inv(n, p):   # atan(1/n) * 2**p
+        total, k, term = 0, 0, (1 << p) // n
+        while term:
+            total += (-1) ** k * (term // (2 * k + 1))
+            term //= n * n
+            k += 1
+        return total
+    guard = 16
+    return (16 * atan_inv(5, bits + guard) - 4 * atan_inv(239, bits + guard)) >> guard
+
+
+# 2/pi as 24-bit chunks: x * chunk is exact in float64 for a float32 x, and so is its residue
+# mod 4; the residues of all chunks sum to x * 2/pi mod 4 to float64 precision for every float32
+# x (a vectorizable Payne-Hanek reduction: no range limit).
+_TWO_OVER_PI = (2 << 640) // _pi_bits(320)
+_TWO_OVER_PI_CHUNKS = [((_TWO_OVER_PI >> (320 - 24 * (j + 1))) & 0xFFFFFF) * 2.0 ** (-24 * (j + 1))
+                       for j in range(11)]
+_SIN_TAYLOR = [(-1) ** n / math.factorial(2 * n + 1) for n in reversed(range(7))]
+_COS_TAYLOR = [(-1) ** n / math.factorial(2 * n) for n in reversed(range(7))]
+
+
+def _quadrant(m: _Math, x):
+    """x = (k + f) * pi/2 with |f| <= 1/2: (sin(f pi/2), cos(f pi/2), [k = 1, 2, 3 mod 4])
+    for a float32 value x held in float64 (NaN/inf give NaN)."""
+    b = m.b
+    rint = intrinsic(b.module, "llvm.roundeven", m.ty, 1)
+
+    def mod4(v):   # into [-2, 2], so tiny values (of either sign) stay exact
+        return b.fsub(v, b.fmul(m.c(4.0), b.call(rint, [b.fmul(v, m.c(0.25))])))
+
+    s = m.c(0.0)
+    for chunk in _TWO_OVER_PI_CHUNKS:
+        s = b.fadd(s, mod4(b.fmul(x, m.c(chunk))))
+    s = mod4(s)
+    k = b.call(rint, [s])   # -2..2
+    r = b.fmul(b.fsub(s, k), m.c(math.pi / 2))
+    r2 = b.fmul(r, r)
+    sin_r = b.fmul(r, m.horner(r2, _SIN_TAYLOR))
+    cos_r = m.horner(r2, _COS_TAYLOR)
+    q2 = b.or_(m.eq(k, m.c(2.0)), m.eq(k, m.c(-2.0)))
+    return sin_r, cos_r, [m.eq(k, m.c(1.0)), q2, m.eq(k, m.c(-1.0))]
+
+
+def _sin_f64(m: _Math, x):
+    b = m.b
+    sr, cr, (q1, q2, q3) = _quadrant(m, x)
+    r = b.select(q1, cr, b.select(q2, b.fneg(sr), b.select(q3, b.fneg(cr), sr)))
+    return b.select(m.eq(x, m.c(0.0)), x, r)   # sin(-0.0) is -0.0
+
+
+def _cos_f64(m: _Math, x):
+    b = m.b
+    sr, cr, (q1, q2, q3) = _quadrant(m, x)
+    return b.select(q1, b.fneg(sr), b.select(q2, b.fneg(cr), b.select(q3, sr, cr)))
+
+
+def _tan_f64(m: _Math, x):
+    b = m.b
+    sr, cr, (q1, q2, q3) = _quadrant(m, x)
+    r = b.select(b.or_(q1, q3), b.fneg(b.fdiv(cr, sr)), b.fdiv(sr, cr))
+    return b.select(m.eq(x, m.c(0.0)), x, r)
+
+
+# atan(t) = t * P(t**2) (Taylor) for |t| <= tan(pi/8): error below 1e-11 relative.
+_ATAN_TAYLOR = [(-1) ** n / (2 * n + 1) for n in reversed(range(14))]
+
+
+def _atan_f64(m: _Math, x):
+    """atan for float32 values in float64: |x| > 1 -> pi/2 - atan(1/|x|); above tan(pi/8),
+    pi/4 + atan((y - 1) / (y + 1)); then the Taylor series. NaN propagates, -0.0 stays."""
+    b = m.b
+    y = m.fabs(x)
+    big = m.gt(y, m.c(1.0))
+    y = b.select(big, b.fdiv(m.c(1.0), y), y)
+    mid = m.gt(y, m.c(math.tan(math.pi / 8)))
+    t = b.select(mid, b.fdiv(b.fsub(y, m.c(1.0)), b.fadd(y, m.c(1.0))), y)
+    r = b.fmul(t, m.horner(b.fmul(t, t), _ATAN_TAYLOR))
+    r = b.select(mid, b.fadd(r, m.c(math.pi / 4)), r)
+    r = b.select(big, b.fsub(m.c(math.pi / 2), r), r)
+    return m.copysign(r, x)
+
+
+def _asin_f64(m: _Math, x):
+    # asin(x) = atan(x / sqrt((1 - x)(1 + x))): +-1 -> +-pi/2 (through inf), |x| > 1 -> NaN.
+    b = m.b
+    root = b.call(intrinsic(b.module, "llvm.sqrt", m.ty, 1),
+                  [b.fmul(b.fsub(m.c(1.0), x), b.fadd(m.c(1.0), x))])
+    return _atan_f64(m, b.fdiv(x, root))
+
+
+def _acos_f64(m: _Math, x):
+    # acos(x) = 2 atan(sqrt((1 - x) / (1 + x))): accurate near 1 too; -1 -> pi, |x| > 1 -> NaN.
+    b = m.b
+    root = b.call(intrinsic(b.module, "llvm.sqrt", m.ty, 1),
+                  [b.fdiv(b.fsub(m.c(1.0), x), b.fadd(m.c(1.0), x))])
+    return b.fmul(m.c(2.0), _atan_f64(m, root))
+
+
+def _atan2_f64(m: _Math, y, x):
+    """atan(|y| / |x|) moved to x's half-plane and given y's sign, with C99's special values
+    (both zero: 0 or pi; both infinite: pi/4 or 3pi/4)."""
+    b = m.b
+    ay, ax = m.fabs(y), m.fabs(x)
+    a = _atan_f64(m, b.fdiv(ay, ax))
+    inf = m.c(float("inf"))
+    a = b.select(b.and_(m.eq(ay, m.c(0.0)), m.eq(ax, m.c(0.0))), m.c(0.0), a)
+    a = b.select(b.and_(m.eq(ay, inf), m.eq(ax, inf)), m.c(math.pi / 4), a)
+    negative_x = m.lt(m.copysign(m.c(1.0), x), m.c(0.0))   # -0.0 included
+    a = b.select(negative_x, b.fsub(m.c(math.pi), a), a)
+    return m.copysign(a, y)
+
+
+def _wide_f32(body):
+    """float32 through float64 (one rounding), float64 directly."""
+    wide = _in_f64(body)
+    return lambda m, x: wide(m, x) if m.f32 else body(m, x)
+
+
+_BODIES = {"exp": _exp, "log": _log, "tanh": _tanh, "log1p": _wide_f32(_log1p),
+           "expm1": _wide_f32(_expm1),
+           "erf": _in_f64(_erf_f64), "erfc": _in_f64(_erfc_f64), "sinh": _in_f64(_sinh_f64),
+           "cosh": _in_f64(_cosh_f64), "exp2": _in_f64(_scaled("exp", math.log(2.0))),
+           "log2": _in_f64(_scaled("log", 1 / math.log(2.0))),
+           "log10": _in_f64(_scaled("log", 1 / math.log(10.0))),
+           "sin": _in_f64(_sin_f64), "cos": _in_f64(_cos_f64), "tan": _in_f64(_tan_f64),
+           "atan": _in_f64(_atan_f64), "asin": _in_f64(_asin_f64), "acos": _in_f64(_acos_f64)}
+# Names with a body for float32 only; float64 uses libm for them.
+F32_ONLY = {"erf", "erfc", "sinh", "cosh", "exp2", "log2", "log10", "sin", "cos", "tan", "atan",
+            "asin", "acos"}
+
+
+def atan2_f32(module: ir.Module) -> ir.Function:
+    """atan2 of float32 operands (evaluated in float64), vectorizable."""
+    full = "tg.atan2.f32"
+    if full in module.globals:
+        return module.globals[full]
+    fn = ir.Function(module, ir.FunctionType(F32, [F32, F32]), full)
+    fn.linkage = "internal"
+    fn.attributes.add("alwaysinline")
+    fn.attributes.add("nounwind")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    wide = _Math(b, F64)
+    y, x = (b.fpext(a, F64) for a in fn.args)
+    b.ret(b.fptrunc(_atan2_f64(wide, y, x), F32))
+    return fn

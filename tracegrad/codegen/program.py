@@ -43,7 +43,8 @@ class Abi:
     read back, and the scratch arena size. JSON-serializable, so code loaded from the disk
     cache is called exactly as it was compiled to be."""
 
-    def __init__(self, params, outputs, results, arena_bytes: int):
+    def __init__(self, params, outputs, results, arena_bytes: int, checks=(),
+                 status_offset: int = 0):
         self.params = tuple((tuple(s), str(d)) for s, d in params)
         self.outputs = tuple((tuple(s), str(d)) for s, d in outputs)
         # per result: ("out", output index, shape to reshape to or None) or ("lit", value, dtype)
@@ -51,6 +52,9 @@ class Abi:
                              ("out", r[1], None if r[2] is None else tuple(r[2]))
                              for r in results)
         self.arena_bytes = int(arena_bytes)
+        # index checks (kind, dim, size) and where their status words sit in the arena
+        self.checks = tuple((str(k), int(d), int(n)) for k, d, n in checks)
+        self.status_offset = int(status_offset)
 
     @classmethod
     def of(cls, sched) -> "Abi":
@@ -64,15 +68,18 @@ class Abi:
                 index = next(i for i, b in enumerate(outputs) if b is buf)
                 results.append(("out", index, shape if shape != buf.shape else None))
         return cls([(p.shape, np.dtype(p.dtype.np).name) for p in sched.fn.params],
-                   [(b.shape, np.dtype(b.dtype.np).name) for b in outputs], results, sched.arena_bytes)
+                   [(b.shape, np.dtype(b.dtype.np).name) for b in outputs], results, sched.arena_bytes,
+                   sched.checks, sched.status.offset if sched.status is not None else 0)
 
     def to_json(self) -> dict:
         return {"params": self.params, "outputs": self.outputs, "results": self.results,
-                "arena_bytes": self.arena_bytes}
+                "arena_bytes": self.arena_bytes, "checks": self.checks,
+                "status_offset": self.status_offset}
 
     @classmethod
     def from_json(cls, d: dict) -> "Abi":
-        return cls(d["params"], d["outputs"], d["results"], d["arena_bytes"])
+        return cls(d["params"], d["outputs"], d["results"], d["arena_bytes"],
+                   d.get("checks", ()), d.get("status_offset", 0))
 
 
 class Program:
@@ -105,6 +112,8 @@ class Program:
                               else (None, np.asarray(r[1], np.dtype(r[2])))
                               for r in abi.results)
         self._arena_bytes = abi.arena_bytes
+        self._checks = abi.checks
+        self._status = slice(abi.status_offset, abi.status_offset + 16 * len(abi.checks))
         self._arenas: list[np.ndarray] = []   # free list; pop/append are atomic under the GIL
         nargs = len(self._params) + len(self._outputs) + (1 if self._arena_bytes else 0)
         argtype = ctypes.py_object if DATA_OFFSET is not None else ctypes.c_void_p
@@ -169,6 +178,9 @@ class Program:
             except IndexError:
                 arena = np.empty(self._arena_bytes, np.uint8)
             args.append(arena)
+        if self._checks:
+            status = arena[self._status].view(np.int64)
+            status[:] = 0
         if self._raw:
             args = [a.ctypes.data for a in args]
         self._cfunc(*args)
@@ -182,7 +194,20 @@ class Program:
                 res.append(outs[index])
             else:
                 res.append(outs[index].reshape(extra))
+        if self._checks and status[::2].any():
+            self._raise_index_error(status, res)
         return res
+
+    def _raise_index_error(self, status, results):
+        """PyTorch's error for the first index check that failed (the kernels recorded it).
+        It carries the `outputs` (garbage where the index was bad), so a caller can first see
+        whether guards computed alongside send this call elsewhere."""
+        from ..ir.ops.index import index_error
+        slot = int(np.flatnonzero(status[::2])[0])
+        kind, dim, size = self._checks[slot]
+        error = index_error(kind, int(status[2 * slot + 1]), dim, size)
+        error.outputs = results
+        raise error
 
     def __repr__(self):
         lines = [f"Program {self.fn.name}: {len(self.kernels)} kernel(s)"]

@@ -226,6 +226,134 @@ class ScalarEmitter:
                           b.select(is_mone, mone, ir.Constant(I64, 0)))
         return Scalar(b.select(neg, negval, r), x.dtype)
 
+    # -- elementwise math: rounding, sign, libm functions ---------------------------------------
+    def _intrinsic_call(self, name: str, *args: Scalar) -> Scalar:
+        ty = llvm_type(args[0].dtype)
+        return Scalar(self.b.call(self._intrinsic(name, ty, len(args)), [a.value for a in args]),
+                      args[0].dtype)
+
+    def _libm(self, name: str, *args: Scalar) -> Scalar:
+        """A call to the C library's `name` (float32: `namef`), resolved in the host process.
+        Scalar calls: they keep a loop from vectorizing, so only for functions without an
+        LLVM intrinsic or a polynomial in mathlib."""
+        x = args[0]
+        if not x.dtype.is_floating_point:
+            raise UnsupportedError(self.op_name, f"{name} of {x.dtype.name}")
+        ty = llvm_type(x.dtype)
+        full = name + ("f" if x.dtype is float32 else "")
+        fn = self.module.globals.get(full) or ir.Function(
+            self.module, ir.FunctionType(ty, [ty] * len(args)), full)
+        return Scalar(self.b.call(fn, [a.value for a in args]), x.dtype)
+
+    def _float_intrinsic(self, name: str, x: Scalar) -> Scalar:
+        if not x.dtype.is_floating_point:
+            raise UnsupportedError(self.op_name, f"{name} of {x.dtype.name}")
+        return self._intrinsic_call(f"llvm.{name}", x)
+
+    def _vector_math(self, name: str, x: Scalar, fallback) -> Scalar:
+        """mathlib's vectorizable version where it has one for x's type, else `fallback`."""
+        if x.dtype is float32 or (x.dtype is float64 and name not in mathlib.F32_ONLY):
+            return self._float_unary(name, x)
+        return fallback(name, x)
+
+    # Vectorizable (mathlib) for float32; float64 through an intrinsic, which the backend turns
+    # into a libm call (scalar: no vectorization), or libm directly.
+    def asin(self, x): return self._vector_math("asin", x, self._float_intrinsic)
+    def acos(self, x): return self._vector_math("acos", x, self._float_intrinsic)
+    def atan(self, x): return self._vector_math("atan", x, self._float_intrinsic)
+    def sin(self, x): return self._vector_math("sin", x, self._float_intrinsic)
+    def cos(self, x): return self._vector_math("cos", x, self._float_intrinsic)
+    def tan(self, x): return self._vector_math("tan", x, self._float_intrinsic)
+    def sinh(self, x): return self._vector_math("sinh", x, self._float_intrinsic)
+    def cosh(self, x): return self._vector_math("cosh", x, self._float_intrinsic)
+    def exp2(self, x): return self._vector_math("exp2", x, self._float_intrinsic)
+    def log2(self, x): return self._vector_math("log2", x, self._float_intrinsic)
+    def log10(self, x): return self._vector_math("log10", x, self._float_intrinsic)
+    def erf(self, x): return self._vector_math("erf", x, self._libm)
+    def erfc(self, x): return self._vector_math("erfc", x, self._libm)
+    # Vectorizable for both float types.
+    def log1p(self, x): return self._vector_math("log1p", x, self._libm)
+    def expm1(self, x): return self._vector_math("expm1", x, self._libm)
+
+    def atan2(self, y: Scalar, x: Scalar) -> Scalar:
+        self._same(y, x, "atan2")
+        if not y.dtype.is_floating_point:
+            raise UnsupportedError(self.op_name, f"atan2 of {y.dtype.name}")
+        if y.dtype is float32:
+            return Scalar(self.b.call(mathlib.atan2_f32(self.module), [y.value, x.value]), y.dtype)
+        return self._intrinsic_call("llvm.atan2", y, x)
+
+    # Rounding is the identity on integers (as in PyTorch); `round` is half-to-even.
+    def floor(self, x): return self._float_intrinsic("floor", x) if self._kind(x) == "float" else x
+    def ceil(self, x): return self._float_intrinsic("ceil", x) if self._kind(x) == "float" else x
+    def trunc(self, x): return self._float_intrinsic("trunc", x) if self._kind(x) == "float" else x
+    def round(self, x):
+        return self._float_intrinsic("roundeven", x) if self._kind(x) == "float" else x
+
+    def abs(self, x: Scalar) -> Scalar:
+        k = self._kind(x)
+        if k == "float":
+            return self._intrinsic_call("llvm.fabs", x)
+        if k == "bool":
+            return x
+        return Scalar(self.b.select(self.b.icmp_signed("<", x.value, ir.Constant(I64, 0)),
+                                    self.b.sub(ir.Constant(I64, 0), x.value), x.value), x.dtype)
+
+    def sign(self, x: Scalar) -> Scalar:
+        """(x > 0) - (x < 0): 0 for NaN and for either zero, as PyTorch."""
+        if x.dtype is bool_:
+            return x
+        zero = self.const(0, x.dtype)
+        pos = self.convert(self.compare("gt", x, zero), x.dtype)
+        neg = self.convert(self.compare("lt", x, zero), x.dtype)
+        return self.sub(pos, neg)
+
+    def isnan(self, x: Scalar) -> Scalar:
+        if not x.dtype.is_floating_point:
+            return Scalar(ir.Constant(I1, 0), bool_, 0)
+        return Scalar(self.b.fcmp_unordered("uno", x.value, x.value), bool_)
+
+    def maximum(self, x: Scalar, y: Scalar) -> Scalar:
+        """NaN-propagating for floats (llvm.maximum), as torch.maximum."""
+        return self._minmax(x, y, "maximum", ">")
+
+    def minimum(self, x: Scalar, y: Scalar) -> Scalar:
+        return self._minmax(x, y, "minimum", "<")
+
+    def _minmax(self, x: Scalar, y: Scalar, name: str, pred: str) -> Scalar:
+        self._same(x, y, name)
+        k = self._kind(x)
+        if k == "float":
+            return self._intrinsic_call(f"llvm.{name}", x, y)
+        cmp = (self.b.icmp_signed if k == "int" else self.b.icmp_unsigned)(pred, x.value, y.value)
+        return Scalar(self.b.select(cmp, x.value, y.value), x.dtype)
+
+    def fmod(self, x: Scalar, y: Scalar) -> Scalar:
+        """C's fmod (result has x's sign); integer division by zero gives 0 (the eager
+        reference raises, as PyTorch; compiled code cannot)."""
+        self._same(x, y, "fmod")
+        k = self._kind(x)
+        if k == "float":
+            return Scalar(self.b.frem(x.value, y.value), x.dtype)
+        if k == "bool":
+            raise UnsupportedError(self.op_name, "fmod of bool")
+        zero = ir.Constant(I64, 0)
+        bad = self.b.icmp_signed("==", y.value, zero)
+        # INT64_MIN % -1 overflows in LLVM (UB); its remainder is 0 like any % -1.
+        bad = self.b.or_(bad, self.b.icmp_signed("==", y.value, ir.Constant(I64, -1)))
+        safe = self.b.select(bad, ir.Constant(I64, 1), y.value)
+        return Scalar(self.b.srem(x.value, safe), x.dtype)
+
+    def remainder(self, x: Scalar, y: Scalar) -> Scalar:
+        """Python's modulo (result has y's sign): fmod, plus y where the signs differ."""
+        r = self.fmod(x, y)
+        zero = self.const(0, x.dtype)
+        nonzero = self.compare("ne", r, zero) if self._kind(x) == "int" else \
+            Scalar(self.b.fcmp_ordered("!=", r.value, zero.value), bool_)
+        differ = self.b.xor(self.compare("lt", r, zero).value, self.compare("lt", y, zero).value)
+        fix = self.b.and_(nonzero.value, differ)
+        return self.select(Scalar(fix, bool_), self.add(r, y), r)
+
     # -- compare and convert ------------------------------------------------------------------
     def compare(self, pred: str, a: Scalar, b: Scalar) -> Scalar:
         self._same(a, b, pred)

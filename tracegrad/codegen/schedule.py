@@ -24,9 +24,10 @@ import math
 
 from dataclasses import dataclass, field
 
-from ..ir import OPS, Function, Literal, Var, float64, int64
-from .expr import (Apply, Const, Load, Node, Reduce, View, contiguous_strides, loads,
-                   reductions, to_domain, transform)
+from ..ir import OPS, Function, Literal, Var, bool_, float64, int64
+from . import gather
+from .expr import (Apply, Const, Index, Load, Node, Reduce, View, contiguous_strides,
+                   indexes, loads, reductions, to_domain, transform)
 
 
 class Buffer:
@@ -60,18 +61,18 @@ class Store:
 
 @dataclass
 class LoopNest:
-    """A kernel's loops after planning: extents outer to inner, which levels are summed."""
+    """A kernel's loops after planning: extents outer to inner, which levels are reduced."""
 
     extents: tuple
     reduced: tuple
     stores: list       # Stores re-expressed over the loop levels
     strategy: str      # "map", "register" (reduced levels innermost) or "scratch"
-    scratch: dict = field(default_factory=dict)   # id(Reduce) -> accumulator Buffer
+    scratch: dict = field(default_factory=dict)   # id(Reduce) -> accumulator Buffers
 
 
 @dataclass(eq=False)
 class LoopKernel:
-    """One loop nest over `domain`, summing over `axes`, writing every Store."""
+    """One loop nest over `domain`, reducing over `axes`, writing every Store."""
 
     name: str
     domain: tuple
@@ -92,7 +93,7 @@ class LoopKernel:
     def __repr__(self):
         head = f"{self.name}: {self.kind}[{','.join(map(str, self.domain))}]"
         if self.axes:
-            head += f" sum over {self.axes}"
+            head += f" over {self.axes}"
         if self.nest is not None:
             head += f" as {self.nest.strategy} loops {list(self.nest.extents)}"
         body = "; ".join(f"{s.buffer.name} <- {s.node!r}" for s in self.stores)
@@ -101,7 +102,8 @@ class LoopKernel:
 
 @dataclass(eq=False)
 class MatmulKernel:
-    """out = a @ b with a, b strided 2-D views; `impl` is "blas" or "loops"."""
+    """out = a @ b with a, b strided (*batch, m, k) and (*batch, k, n) views (batch dims may
+    be empty; one gemm per batch entry); `impl` is "blas" or "loops"."""
 
     name: str
     a: Load
@@ -118,9 +120,36 @@ class MatmulKernel:
         return {self.out}
 
     def __repr__(self):
-        return (f"<{self.name}: matmul[{self.a.shape[0]}x{self.a.shape[1]} @ "
-                f"{self.b.shape[0]}x{self.b.shape[1]}] via {self.impl}: "
+        batch = "".join(f"{n}x" for n in self.a.shape[:-2])
+        return (f"<{self.name}: matmul[{batch}{self.a.shape[-2]}x{self.a.shape[-1]} @ "
+                f"{self.b.shape[-2]}x{self.b.shape[-1]}] via {self.impl}: "
                 f"{self.out.name} <- {self.a!r} @ {self.b!r}>")
+
+
+@dataclass(eq=False)
+class ScanKernel:
+    """out = the running `op` ("cumsum" or "cumprod") of `node` along `dim` (from the end when
+    `reverse`); `node` is an expression over out's shape (the scan's fused prologue)."""
+
+    name: str
+    op: str
+    node: Node
+    dim: int
+    reverse: bool
+    out: Buffer
+
+    kind = "scan"
+
+    def reads(self) -> set:
+        return {ld.buffer for ld in loads(self.node)}
+
+    def writes(self) -> set:
+        return {self.out}
+
+    def __repr__(self):
+        rev = " reversed" if self.reverse else ""
+        return (f"<{self.name}: {self.op}[{','.join(map(str, self.out.shape))}] along "
+                f"{self.dim}{rev}: {self.out.name} <- {self.node!r}>")
 
 
 @dataclass
@@ -130,6 +159,8 @@ class Schedule:
     outputs: list         # per result: (Buffer, shape) or a Literal
     temps: list           # arena Buffers (temporaries and scratch accumulators)
     kernels: list
+    checks: list = field(default_factory=list)   # (kind, dim, size) per index check
+    status: "Buffer | None" = None                 # 2 int64 per check: flag, offending index
 
     @property
     def arena_bytes(self) -> int:
@@ -137,8 +168,9 @@ class Schedule:
 
 
 def blas_layout(view: View):
-    """("N"|"T", leading dimension) if a BLAS routine can read this 2-D view, else None."""
-    (m, n), (s0, s1) = view.shape, view.strides
+    """("N"|"T", leading dimension) if a BLAS routine can read the matrices of this view (its
+    last two dims), else None."""
+    (m, n), (s0, s1) = view.shape[-2:], view.strides[-2:]
     if n == 1 or s1 == 1:
         if m == 1 or s0 >= max(n, 1):
             return "N", max(s0 if m > 1 else n, 1)
@@ -149,7 +181,7 @@ def blas_layout(view: View):
 
 
 def _is_leaf(node: Node) -> bool:
-    return isinstance(node, (Load, Const)) or (isinstance(node, Apply) and not node.args)
+    return isinstance(node, (Load, Const, Index)) or (isinstance(node, Apply) and not node.args)
 
 
 class _Scheduler:
@@ -159,6 +191,8 @@ class _Scheduler:
         self.value: dict[int, Node] = {}
         self.kernels: list = []
         self.temps: list[Buffer] = []
+        self.checks: list = []     # index checks: (kind, dim, size), see gather.py
+        self.status = None         # their status Buffer
         self.uses: dict[int, int] = {}
         for eqn in fn.eqns:
             for v in {id(a): a for a in eqn.inputs if isinstance(a, Var)}.values():
@@ -218,13 +252,20 @@ class _Scheduler:
                 node = self.reduce(eqn, v)
             elif kind == "layout":
                 node = self.layout(eqn, v)
+            elif kind == "index":
+                node = self.index(eqn, v)
+            elif kind == "scan":
+                node = self.scan(eqn, v)
+            elif kind in gather.KINDS:   # shape and indexing: loads/stores at computed indices
+                node = gather.lower(self, eqn, v)
             else:
                 node = self.matmul(eqn, v)
             self.value[id(v)] = node
             if self.uses.get(id(v), 0) > 1 and not _is_leaf(node):
                 self.materialize(v)
         outputs = self.results()
-        return Schedule(self.fn, inputs, outputs, self.temps, self.kernels)
+        return Schedule(self.fn, inputs, outputs, self.temps, self.kernels, self.checks,
+                        self.status)
 
     def elementwise(self, eqn, v: Var) -> Node:
         atoms = list(eqn.inputs)
@@ -253,15 +294,43 @@ class _Scheduler:
         (x,) = eqn.inputs
         dims = tuple(sorted(set(eqn.attrs["dims"])))
         keepdim = eqn.attrs["keepdim"]
+        kind = eqn.op.name
         arg = self.node(x)
         if not dims or not x.shape:
-            # Nothing is summed: sum is the identity (with int/bool widened to int64).
+            # Nothing is reduced: the only index is 0; a value reduction is the identity
+            # (with int/bool widened to int64 for sum and prod).
+            if kind in ("argmax", "argmin"):
+                return Const(0, v.dtype, v.shape)
             if arg.dtype is v.dtype and arg.shape == v.shape:
                 return arg
             return Apply(OPS["convert"], [arg], {"dtype": v.dtype}, v.shape, v.dtype)
         if arg.rsig is not None:
             arg = self.materialize(x)
-        return Reduce(arg, dims, keepdim, v.shape, v.dtype)
+        index = None
+        if kind in ("argmax", "argmin"):
+            # The flat row-major position within the reduced dims.
+            strides = dict(zip(dims, contiguous_strides([x.shape[d] for d in dims])))
+            index = Index(View(x.shape, tuple(strides.get(d, 0) for d in range(len(x.shape)))))
+        return Reduce(arg, dims, keepdim, v.shape, v.dtype, kind, index)
+
+    def index(self, eqn, v: Var) -> Node:
+        # iota: position along `dim`, computed from the loop indices.
+        dim = eqn.attrs["dim"]
+        return Index(View(v.shape, tuple(int(d == dim) for d in range(len(v.shape)))))
+
+    def scan(self, eqn, v: Var) -> Node:
+        (x,) = eqn.inputs
+        arg = self.node(x)
+        if not v.shape:   # a 0-d scan is the identity (int/bool widened to int64)
+            if arg.dtype is v.dtype:
+                return arg
+            return Apply(OPS["convert"], [arg], {"dtype": v.dtype}, v.shape, v.dtype)
+        if arg.rsig is not None:
+            arg = self.materialize(x)
+        out = self.temp(v.shape, v.dtype)
+        self.kernels.append(ScanKernel(self.kernel_name(), eqn.op.name, arg, eqn.attrs["dim"],
+                                       eqn.attrs.get("reverse", False), out))
+        return Load(out, View.contiguous(v.shape))
 
     def layout(self, eqn, v: Var) -> Node:
         (x,) = eqn.inputs
@@ -330,20 +399,32 @@ def schedule(fn: Function, blas_dtypes=()) -> Schedule:
 
 # -- loop planning ----------------------------------------------------------------------------
 def accumulator_dtype(dtype):
+    """Sums and products accumulate float32 in float64 and int/bool in int64."""
     return float64 if dtype.is_floating_point else int64
+
+
+def accumulator_dtypes(r: Reduce) -> tuple:
+    """The state a reduction carries: one accumulator, or (value, index) for argmax/argmin."""
+    if r.kind in ("sum", "prod"):
+        return (accumulator_dtype(r.dtype),)
+    value = int64 if r.arg.dtype is bool_ else r.arg.dtype   # bools compare as 0/1
+    return (value,) if r.kind in ("amax", "amin") else (value, int64)
+
+
+IDENTITY = {"sum": 0, "prod": 1}   # what an empty reduction gives (the others have none)
 
 
 def plan(k, sched: Schedule) -> bool:
     """Choose loop order, coalesce dims and pick the reduction strategy; False if the kernel
     writes nothing (an empty domain)."""
-    if isinstance(k, MatmulKernel):
+    if isinstance(k, (MatmulKernel, ScanKernel, gather.ScatterKernel)):
         return k.out.size > 0
     domain, axes = k.domain, set(k.axes)
     stores = k.stores
     if any(domain[a] == 0 for a in range(len(domain)) if a not in axes):
         return False
     if any(domain[a] == 0 for a in axes):
-        # An empty sum is 0: drop the reduced axes and the reductions with them.
+        # An empty sum is 0 (a product 1): drop the reduced axes and the reductions with them.
         keep = [a for a in range(len(domain)) if a not in axes]
         shape = tuple(domain[a] for a in keep)
 
@@ -353,12 +434,15 @@ def plan(k, sched: Schedule) -> bool:
         memo: dict = {}
         stores = [Store(s.buffer, drop(s.view),
                         transform(s.node, drop, shape, memo=memo,
-                                  reduce_fn=lambda r, _: Const(0, r.dtype, shape)))
+                                  reduce_fn=lambda r, arg, index: Const(IDENTITY[r.kind],
+                                                                        r.dtype, shape)))
                   for s in stores]
         domain, axes = shape, set()
 
     weighted = [(s.view, s.buffer.dtype.itemsize) for s in stores]
     weighted += [(ld.view, ld.dtype.itemsize) for s in stores for ld in loads(s.node)]
+    # Indexes read no memory: they don't order loops, but must stay right when dims coalesce.
+    weighted += [(ix.view, 0) for s in stores for ix in indexes(s.node)]
     live = [a for a in range(len(domain)) if domain[a] != 1]
     # Loop order: largest byte strides outermost, so the innermost loop walks memory densely
     # (a sum over leading dims then accumulates into output rows instead of striding).
@@ -382,8 +466,8 @@ def plan(k, sched: Schedule) -> bool:
     memo = {}
     new_stores = [Store(s.buffer, regroup(s.view),
                         transform(s.node, regroup, extents, into_reduce=True, memo=memo,
-                                  reduce_fn=lambda r, arg: Reduce(arg, r.dims, r.keepdim,
-                                                                  extents, r.dtype)))
+                                  reduce_fn=lambda r, arg, index: r.rebuilt(arg, extents,
+                                                                            index)))
                   for s in stores]
     if not any(reduced):
         strategy = "map"
@@ -397,10 +481,11 @@ def plan(k, sched: Schedule) -> bool:
         for s in new_stores:
             for r in reductions(s.node):
                 if id(r) not in nest.scratch:
-                    buf = Buffer(f"acc{len(sched.temps)}", out_extents,
-                                 accumulator_dtype(r.dtype), "temp")
-                    sched.temps.append(buf)
-                    nest.scratch[id(r)] = buf
+                    bufs = []
+                    for dtype in accumulator_dtypes(r):
+                        bufs.append(Buffer(f"acc{len(sched.temps)}", out_extents, dtype, "temp"))
+                        sched.temps.append(bufs[-1])
+                    nest.scratch[id(r)] = bufs
     k.nest = nest
     return True
 

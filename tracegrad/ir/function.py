@@ -82,6 +82,7 @@ class Eqn:
     inputs: list
     outputs: list
     attrs: dict = field(default_factory=dict)
+    origin: str = ""   # provenance, printed as a comment: "x.py:12" or "vjp of mul (x.py:12)"
 
 
 @dataclass(eq=False)
@@ -102,23 +103,41 @@ class Function:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def verify(self) -> None:
-        """Check SSA form and re-infer every equation's types."""
-        defined = set(map(id, self.params))
-        for eqn in self.eqns:
-            for a in eqn.inputs:
+        """Check SSA form (single definitions, no use before definition), arity, attributes
+        and types (every equation's result types re-inferred by its op's type rule).
+        Errors are ValueErrors naming the line as printed (the header is line 1) and the
+        rule broken."""
+        defined = set()
+        for p in self.params:
+            if id(p) in defined:
+                raise ValueError("line 1: a parameter is listed twice (rule: single definition)")
+            defined.add(id(p))
+        for i, eqn in enumerate(self.eqns):
+            where = f"line {i + 2}: {eqn.op.name}"
+            for k, a in enumerate(eqn.inputs):
                 if isinstance(a, Var) and id(a) not in defined:
-                    raise ValueError(f"{eqn.op.name}: operand used before definition")
-            expected = eqn.op.infer_types([a.type for a in eqn.inputs], eqn.attrs)
+                    raise ValueError(f"{where}: operand {k} is used before it is defined "
+                                     f"(rule: use before definition)")
+            try:
+                expected = eqn.op.infer_types([a.type for a in eqn.inputs], eqn.attrs)
+            except TypeError as e:
+                raise ValueError(f"{where}: {e} (rule: arity and attributes)") from None
+            except (RuntimeError, IndexError, ValueError) as e:
+                raise ValueError(f"{where}: {e} (rule: types)") from None
             got = [v.type for v in eqn.outputs]
             if expected != got:
-                raise ValueError(f"{eqn.op.name}: result types {got} != inferred {expected}")
+                shown = ", ".join(map(str, got))
+                raise ValueError(f"{where}: result types {shown} but the type rule gives "
+                                 f"{', '.join(map(str, expected))} (rule: types)")
             for v in eqn.outputs:
                 if id(v) in defined:
-                    raise ValueError(f"{eqn.op.name}: value defined twice")
+                    raise ValueError(f"{where}: a value is defined twice (rule: single "
+                                     f"definition)")
                 defined.add(id(v))
-        for r in self.results:
-            if id(r) not in defined:
-                raise ValueError("result is not defined in the function")
+        for k, r in enumerate(self.results):
+            if isinstance(r, Var) and id(r) not in defined:
+                raise ValueError(f"line {len(self.eqns) + 2}: return: result {k} is not defined "
+                                 f"(rule: use before definition)")
 
 
 def format_attr(v) -> str:
@@ -150,7 +169,8 @@ def format_function(fn: Function, name: str | None = None, anonymous: bool = Fal
         attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in eqn.attrs.items())
         head = eqn.op.name + (f"[{attrs}]" if attrs else "")
         args = ", ".join(ref(a) for a in eqn.inputs)
-        lines.append(f"  {', '.join(outs)} = {head}{' ' + args if args else ''}")
+        note = f"  # {eqn.origin}" if eqn.origin and not anonymous else ""
+        lines.append(f"  {', '.join(outs)} = {head}{' ' + args if args else ''}{note}")
     params = ", ".join(f"%{names[id(p)]}: {p.type}" for p in fn.params)
     rtypes = ", ".join(str(r.type) for r in fn.results)
     rets = ", ".join(ref(r) for r in fn.results)

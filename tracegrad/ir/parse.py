@@ -31,20 +31,29 @@ def parse_type(text: str) -> TensorType:
     return TensorType(shape, dtype_named(m[1]))
 
 
-def _split_top(text: str, sep: str = ",") -> list[str]:
-    """Split at `sep` outside brackets and quotes."""
-    parts, depth, quote, start = [], 0, None, 0
+def _scan(text: str):
+    """(index, char, bracket depth) of each character outside quoted strings."""
+    depth, quote = 0, None
     for i, ch in enumerate(text):
         if quote:
             if ch == quote and text[i - 1] != "\\":
                 quote = None
-        elif ch in "'\"":
+            continue
+        if ch in "'\"":
             quote = ch
-        elif ch in "([{":
+            continue
+        if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == sep and depth == 0:
+        yield i, ch, depth
+
+
+def _split_top(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside brackets and quotes."""
+    parts, start = [], 0
+    for i, ch, depth in _scan(text):
+        if ch == sep and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
     tail = text[start:].strip()
@@ -53,21 +62,18 @@ def _split_top(text: str, sep: str = ",") -> list[str]:
 
 def _closing(text: str, start: int) -> int:
     """Index of the bracket closing the one at `start`."""
-    depth, quote = 0, None
-    for i in range(start, len(text)):
-        ch = text[i]
-        if quote:
-            if ch == quote and text[i - 1] != "\\":
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
+    for i, ch, depth in _scan(text[start:]):
+        if ch in ")]}" and depth == 0:
+            return start + i
     raise ParseError("unbalanced brackets")
+
+
+def _strip_comment(line: str) -> str:
+    """The line without its `# ...` comment (a `#` inside a quoted attribute is kept)."""
+    for i, ch, _ in _scan(line):
+        if ch == "#":
+            return line[:i]
+    return line
 
 
 def _attr_value(node):
@@ -91,8 +97,11 @@ def _literal_text(text: str):
 
 def parse_function(text: str) -> Function:
     """The Function printed as `text` (raises ParseError naming the line)."""
-    lines = [(n, l.strip()) for n, l in enumerate(text.splitlines(), 1)
-             if l.strip() and not l.strip().startswith(("#", "//"))]
+    raw = text.splitlines()
+    lines = [(n, _strip_comment(l).strip()) for n, l in enumerate(raw, 1)]
+    origins = {n: raw[n - 1][len(_strip_comment(raw[n - 1])):].lstrip("# ").rstrip()
+               for n, _ in lines}
+    lines = [(n, l) for n, l in lines if l and not l.startswith("//")]
     if not lines:
         raise ParseError("empty IR text")
     env: dict[str, Var] = {}
@@ -112,7 +121,7 @@ def parse_function(text: str) -> Function:
                 continue
             if line == "}":
                 break
-            eqns.append(_eqn(line, env))
+            eqns.append(_eqn(line, env, origins.get(n, "")))
         except ParseError as e:
             raise ParseError(f"line {n}: {e}") from None
         except (KeyError, ValueError, SyntaxError) as e:
@@ -134,7 +143,7 @@ def _operand(text: str, env: dict, dtype):
     return Literal(dtype.np.type(value).item(), dtype)
 
 
-def _eqn(line: str, env: dict) -> Eqn:
+def _eqn(line: str, env: dict, origin: str = "") -> Eqn:
     lhs, _, rhs = line.partition(" = ")
     outs = _VALUE.findall(lhs)
     if not outs:
@@ -162,4 +171,4 @@ def _eqn(line: str, env: dict) -> Eqn:
             raise ParseError(f"%{name} is defined twice")
         v = env[name] = Var(parse_type(type_text))
         outputs.append(v)
-    return Eqn(op, inputs, outputs, attrs)
+    return Eqn(op, inputs, outputs, attrs, origin)

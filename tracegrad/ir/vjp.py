@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .builder import Builder, Sym
 from .function import Function, Literal, Var
 from .ops import full, sum_to
-from .simplify import dead_code_elimination, simplify
+from .simplify import canonicalize, dead_code_elimination, simplify
 
 
 @dataclass
@@ -104,8 +104,10 @@ def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
             if tuple(g.shape) != a.shape:
                 g = sum_to(g, a.shape)
             accumulate(a, g)
+        where = f"vjp of {op.name}" + (f" at {eqn.origin}" if eqn.origin else "")
         for e in b.eqns[start:]:
             origin[id(e.outputs[0])] = index
+            e.origin = where
             if any(isinstance(a, Var) and id(a) in residual_of for a in e.inputs):
                 saved_by.add(index)
 
@@ -126,9 +128,10 @@ def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
         for a in e.inputs:
             if isinstance(a, Var) and id(a) in residual_of:
                 readers.setdefault(id(a), set()).add(origin[id(e.outputs[0])])
-    fn = simplify(live)
+    fn = simplify(live, canonical=False)
     used = {id(a) for e in fn.eqns for a in e.inputs} | {id(r) for r in fn.results}
     res_params = [s.var for s in residual_sym.values() if id(s.var) in used]
     fn.params = res_params + ct_params
+    fn = canonicalize(fn)
     return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of,
                    [readers.get(id(v), set()) for v in res_params], kept, saved_by)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import versions
-from .ir import Adjoint, Eqn, Function, Var, evaluate, vjp
-from .size import Size
+from .. import versions
+from ..ir import Adjoint, Eqn, Function, Op, Var, evaluate, vjp
+from ..size import Size
 
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -32,7 +32,7 @@ class Node:
     """
 
     __slots__ = ("op", "attrs", "edges", "saved", "outputs", "out_types", "freed", "_name",
-                 "saved_versions", "out_versions", "retained", "__weakref__")
+                 "saved_versions", "out_versions", "retained", "hooks", "__weakref__")
     _classes: dict = {}
 
     @staticmethod
@@ -55,6 +55,7 @@ class Node:
         self.saved_versions = versions.snapshot(saved)
         self.out_versions = versions.snapshot(outputs)
         self.retained = None  # output index -> tensor that called retain_grad()
+        self.hooks = None     # output index -> [hook functions of the tensor it produced]
 
     def name(self) -> str:
         return self._name
@@ -132,17 +133,22 @@ def topological_nodes(root: Node) -> list[Node]:
     return order
 
 
-def walk_graph(root: Node, out_index: int):
+def walk_graph(root: Node, out_index: int, wanted=()):
     """The nodes under `root`, the tensors that get gradients (leaves that require grad in
-    first-use order, then non-leaves that retain grad), and the graph's structural signature:
-    equal signatures have the same adjoint."""
+    first-use order, then non-leaves that retain grad or are `wanted`), and the graph's
+    structural signature: equal signatures have the same adjoint."""
     nodes = topological_nodes(root)
     index = {id(n): i for i, n in enumerate(nodes)}
     leaves, leaf_index, entries, retained, kept = [], {}, [], [], []
+    for t in wanted:
+        if id(t.grad_fn) in index:
+            retained.append((index[id(t.grad_fn)], t._out_index))
+            kept.append(t)
     for i, n in enumerate(nodes):
         for o, t in sorted((n.retained or {}).items()):
-            retained.append((i, o))
-            kept.append(t)
+            if (i, o) not in retained:
+                retained.append((i, o))
+                kept.append(t)
         edges = []
         for e in n.edges:
             if e[0] == "node":
@@ -155,7 +161,9 @@ def walk_graph(root: Node, out_index: int):
                 edges.append(("leaf", k, e[1].type))
             else:
                 edges.append(e)
-        entries.append((n.op, tuple(n.attrs.items()), tuple(edges)))
+        hooks = tuple((o, tuple(fns)) for o, fns in sorted(n.hooks.items()) if fns) \
+            if n.hooks else ()
+        entries.append((n.op, tuple(n.attrs.items()), tuple(edges), hooks))
     return nodes, leaves, kept, (tuple(entries), out_index, tuple(retained))
 
 
@@ -165,15 +173,17 @@ class BackwardPlan:
 
     adjoint: Adjoint
     places: list   # per residual: ("out"|"saved", node index, slot) of every node reading it
+    saved_by: set  # indices of the nodes whose rules read saved values
 
 
-def graph_function(signature, out_types) -> tuple[Function, list]:
-    """Build the IR Function of a graph signature (see `walk_graph`) and the Vars of the
-    retained values. `out_types[i]` are node i's result types."""
+def graph_function(signature, out_types) -> tuple[Function, list, list]:
+    """Build the IR Function of a graph signature (see `walk_graph`), the Vars of the
+    retained values, and per equation the node it stands for (None for a hook).
+    `out_types[i]` are node i's result types."""
     entries, out_index, retained = signature
-    var_of, const_params, eqns = {}, [], []
+    var_of, const_params, eqns, node_of = {}, [], [], []
     leaf_vars = {}
-    for i, (op, attrs, edges) in enumerate(entries):
+    for i, (op, attrs, edges, hooks) in enumerate(entries):
         atoms = []
         for e in edges:
             if e[0] == "lit":
@@ -191,17 +201,23 @@ def graph_function(signature, out_types) -> tuple[Function, list]:
         for o, v in enumerate(outs):
             var_of[(i, o)] = v
         eqns.append(Eqn(op, atoms, outs, dict(attrs)))
+        node_of.append(i)
+        for o, fns in hooks:  # hooks see (and may replace) the cotangent of this output
+            hooked = Var(outs[o].type)
+            eqns.append(Eqn(TENSOR_HOOK, [outs[o]], [hooked], {"fns": fns}))
+            node_of.append(None)
+            var_of[(i, o)] = hooked
     params = [leaf_vars[k] for k in range(len(leaf_vars))] + const_params
     root = var_of[(len(entries) - 1, out_index)]
     fn = Function("backward_graph", params, eqns, [root])
-    return fn, [var_of[r] for r in retained]
+    return fn, [var_of[r] for r in retained], node_of
 
 
-def _places(fn: Function, var: Var, readers) -> list:
+def _places(fn: Function, var: Var, readers, node_of) -> list:
     """Where the nodes whose rules read `var` saved it: each must still hold it unchanged."""
     places = []
-    for i in sorted(readers):
-        eqn = fn.eqns[i]
+    for e in sorted(readers):
+        eqn, i = fn.eqns[e], node_of[e]
         places += [("saved", i, j) for j, a in enumerate(eqn.inputs) if a is var]
         places += [("out", i, o) for o, v in enumerate(eqn.outputs) if v is var]
     return places
@@ -217,10 +233,11 @@ def backward_plan(signature, nodes, n_leaves: int) -> BackwardPlan:
     if plan is not None:
         _plans.move_to_end(signature)
         return plan
-    fn, retain = graph_function(signature, [n.out_types for n in nodes])
+    fn, retain, node_of = graph_function(signature, [n.out_types for n in nodes])
     adjoint = vjp(fn, range(n_leaves), retain=retain)
-    plan = BackwardPlan(adjoint, [_places(fn, v, r)
-                                  for v, r in zip(adjoint.residuals, adjoint.readers)])
+    plan = BackwardPlan(adjoint, [_places(fn, v, r, node_of)
+                                  for v, r in zip(adjoint.residuals, adjoint.readers)],
+                        {node_of[e] for e in adjoint.saved_by if node_of[e] is not None})
     if len(nodes) <= PLAN_CACHE_MAX_NODES:
         _plans[signature] = plan
         if len(_plans) > PLAN_CACHE_SIZE:
@@ -261,21 +278,95 @@ def _saved_value(places, nodes) -> np.ndarray:
     return value
 
 
-def run_backward(root: Node, out_index: int, gradient: np.ndarray, retain_graph: bool):
-    """Compute the gradients of the leaves under `root` (and of non-leaves that retain grad);
-    returns [(tensor, grad_array)], each array owned by no one else."""
-    nodes, leaves, kept, signature = walk_graph(root, out_index)
+def run_backward(root: Node, out_index: int, gradient, retain_graph: bool,
+                 create_graph: bool = False, wanted=()):
+    """Compute the gradients of the leaves under `root` (and of non-leaves that retain grad or
+    are `wanted`); returns [(tensor, gradient)]. Gradients are arrays owned by no one else, or
+    with `create_graph` Tensors recorded in the graph (`gradient` is then a Tensor)."""
+    nodes, leaves, kept, signature = walk_graph(root, out_index, wanted)
     plan = backward_plan(signature, nodes, len(leaves))
-    if any(nodes[i].freed for i in plan.adjoint.saved_by):
+    if any(nodes[i].freed for i in plan.saved_by):
         raise RuntimeError(BACKWARD_TWICE)
     residuals = [_saved_value(places, nodes) for places in plan.places]
-    grads = evaluate(plan.adjoint.fn, residuals + [gradient])
+    if create_graph:
+        residuals = [_saved_tensor(places, nodes, value)
+                     for places, value in zip(plan.places, residuals)]
+        grads = evaluate_recorded(plan.adjoint.fn, residuals + [gradient])
+    else:
+        grads = evaluate(plan.adjoint.fn, residuals + [gradient])
     if not retain_graph:
         for node in nodes:
             node.free()
-    grads = _private(grads, residuals + [gradient])
+    if not create_graph:
+        grads = _private(grads, residuals + [gradient])
     targets = [leaves[i] for i in plan.adjoint.wrt] + [kept[k] for k in plan.adjoint.retained]
     return list(zip(targets, grads))
+
+
+def _saved_tensor(places, nodes, value):
+    """A saved value as a Tensor connected to the graph it came from, so that gradients
+    computed from it (create_graph=True) can be differentiated again."""
+    from ..tensor import Tensor
+    kind, i, k = places[0]
+    node = nodes[i]
+    grad = value.dtype.kind == "f"
+    if kind == "out":
+        return Tensor._make(value, requires_grad=grad, grad_fn=node if grad else None,
+                            out_index=k)
+    edge = node.edges[k]
+    if edge[0] == "leaf":
+        return edge[1]
+    if edge[0] == "node" and grad:
+        return Tensor._make(value, requires_grad=True, grad_fn=edge[1], out_index=edge[2])
+    return Tensor._make(value)
+
+
+def evaluate_recorded(fn: Function, args) -> list:
+    """Evaluate `fn` on Tensors op by op, as eager code would: the results are recorded in
+    the autograd graph (what `create_graph=True` needs)."""
+    from ..ir import Literal, bind
+    from ..ir.interpreter import literal_value, run_op
+    from ..tensor import Tensor
+    env = {id(p): a for p, a in zip(fn.params, args)}
+    for e in fn.eqns:
+        if e.op.kind == "source":
+            outs = [Tensor._make(a) for a in run_op(e.op, [], e.attrs,
+                                                    [v.type for v in e.outputs])]
+        else:
+            ins = [literal_value(a).item() if isinstance(a, Literal) else env[id(a)]
+                   for a in e.inputs]
+            outs = bind(e.op, *ins, **e.attrs)
+            outs = list(outs) if isinstance(outs, tuple) else [outs]
+        env.update((id(v), o) for v, o in zip(e.outputs, outs))
+    return [env[id(r)] if isinstance(r, Var) else Tensor._make(np.asarray(literal_value(r)))
+            for r in fn.results]
+
+
+def _run_hooks(ct, fns):
+    """Call a non-leaf tensor's hooks on its gradient; a hook may return a replacement."""
+    from ..tensor import Tensor
+    grad = Tensor._make(np.array(ct))
+    for fn in fns:
+        out = fn(grad)
+        if out is not None:
+            check_hook_result(grad, out)
+            grad = out
+    return grad._data
+
+
+def check_hook_result(grad, out) -> None:
+    from ..tensor import Tensor
+    if not isinstance(out, Tensor):
+        raise TypeError(f"hook returned a {type(out).__name__}; expected a Tensor or None")
+    if tuple(out.shape) != tuple(grad.shape) or out.dtype is not grad.dtype:
+        raise RuntimeError(f"hook returned a gradient of type {out.dtype}{list(out.shape)} for a "
+                           f"tensor of type {grad.dtype}{list(grad.shape)}")
+
+
+_HOOK_GRAD = Op("tensor_hook_grad", kind="opaque", infer=lambda t, fns: t, impl=_run_hooks)
+# Identity in the forward graph; its VJP runs the hooks of the tensor it stands after.
+TENSOR_HOOK = Op("tensor_hook", kind="opaque", infer=lambda t, fns: t,
+                 impl=lambda x, fns: x, vjp=lambda ct, out, x, fns: _HOOK_GRAD(ct, fns=fns))
 
 
 def _private(arrays, inputs) -> list:
