@@ -159,7 +159,7 @@ def _traced_ops(info, sample) -> set:
     import tracegrad as tg
     _, args = prepare(tg, sample, grad=info.differentiable)
     cf = tg.compile(lambda *a: info.fn(tg, *a, **sample.kwargs))
-    return {e.op.name for e in cf.trace(args)[-1].eqns}   # as recorded, before rewrites
+    return {e.op.name for e in cf.trace(args).recorded.eqns}   # before rewrites
 
 
 def covered_primitives(differentiable_only: bool = False) -> set:

@@ -363,8 +363,24 @@ def test_values_of_captured_tensors_are_guarded():
         w.mul_(2.0)
     assert f(tg.ones(2)).tolist() == [6.0, 6.0] and g(tg.ones(2)).tolist() == [6.0, 6.0]
     assert f.trace_count == 2 and g.trace_count == 2
-    with pytest.raises(RuntimeError, match="randn.*inside tracegrad.compile"):
-        tg.compile(lambda x: x + tg.randn(2))(tg.ones(2))
+    with pytest.raises(RuntimeError, match="random tensors that require grad cannot be created "
+                                           "inside tracegrad.compile"):
+        tg.compile(lambda x: x + tg.randn(2, requires_grad=True))(tg.ones(2))
+
+
+def test_random_tensors_are_drawn_afresh_on_every_call_as_eagerly():
+    def f(x):
+        return x + tg.randn(3) + tg.rand(3) * tg.randint(0, 5, (3,)) + tg.empty(3).normal_(2.0, 0.1)
+    cf = tg.compile(f)
+    draws = []
+    for seed in (0, 1, 0):
+        tg.manual_seed(seed)
+        compiled = cf(tg.ones(3)).numpy()
+        tg.manual_seed(seed)
+        np.testing.assert_allclose(compiled, f(tg.ones(3)).numpy(), rtol=1e-6)
+        draws.append(compiled)
+    assert not np.allclose(draws[0], draws[1]) and np.array_equal(draws[0], draws[2])
+    assert cf.trace_count == 1
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -100,10 +100,20 @@ def test_dropout_is_seeded_scaled_and_differentiable():
     assert F.dropout(x, p=0.5, training=False) is x
 
 
-def test_dropout_inside_compile_raises_unless_inactive():
+def test_compiled_dropout_draws_the_same_masks_as_eager():
+    f = tg.compile(lambda x: F.dropout(x, 0.3) * 3.0)
+    for seed in range(4):
+        outs = []
+        for fn in (f, f.fn):
+            tg.manual_seed(seed)
+            x = tg.ones(64, requires_grad=True)
+            y = fn(x)
+            y.sum().backward()
+            outs.append((y.detach().numpy(), x.grad.numpy()))
+        np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-6)
+        np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6)
+    assert f.trace_count == 1
     x = tg.ones(3)
-    with pytest.raises(NotImplementedError, match="dropout.*no compiled RNG"):
-        tg.compile(lambda x: F.dropout(x, 0.5))(x)
     np.testing.assert_array_equal(
         tg.compile(lambda x: F.dropout(x, 0.5, training=False) * 2)(x).numpy(), [2.0] * 3)
 

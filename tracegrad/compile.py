@@ -13,6 +13,7 @@ import functools
 import logging
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,6 +26,18 @@ from .tensor import Tensor, current_trace
 from .tracing import Guard, Trace
 
 log = logging.getLogger("tracegrad.compile")
+
+
+class Traced(NamedTuple):
+    """What tracing a call gives (`CompiledFunction.trace`)."""
+    fn: Function             # optimized: outputs, then guard predicates
+    n_out: int
+    guards: list
+    captured: list           # tensors the function closes over (inputs after the arguments)
+    out_requires: list       # per output: requires_grad
+    multiple: bool           # the function returned a tuple
+    recorded: Function       # as recorded, before the pass pipeline
+    random: list             # (kind, shape, dtype, params, value drawn while tracing)
 
 
 class CompiledFunction:
@@ -122,9 +135,7 @@ class CompiledFunction:
 
     def trace(self, flat, keys=()):
         """Trace for the arguments `flat` (positional, then keyword values in `keys` order).
-        Returns (the optimized traced Function: outputs then guard predicates, number of
-        outputs, guards, captured tensors, output requires_grad flags, whether a tuple came
-        back, the Function as recorded)."""
+        Returns a `Traced`."""
         trace = Trace(self.name)
         names = self._names(len(flat) - len(keys), keys)
         traced = [trace.input(a, names[i]) if isinstance(a, Tensor) else a
@@ -156,8 +167,9 @@ class CompiledFunction:
         for g, var in zip(trace.guards, fn.results[len(outs):]):
             g.var = var
         self.trace_count += 1
-        return (fn, len(outs), trace.guards, trace.captured, [o.requires_grad for o in outs],
-                isinstance(out, (tuple, list)), recorded)
+        return Traced(fn, len(outs), trace.guards, trace.captured,
+                      [o.requires_grad for o in outs], isinstance(out, (tuple, list)), recorded,
+                      trace.random)
 
     def _specialize(self, flat, keys, sig, reason) -> Specialization:
         start = time.perf_counter()
@@ -168,15 +180,16 @@ class CompiledFunction:
                 root_guards.append((src, fingerprint(src.read())))
             except LookupError:
                 continue
-        traced, n_out, guards, captured, out_requires, multiple, recorded = self.trace(flat,
-                                                                                      keys)
+        t = self.trace(flat, keys)
+        traced, n_out, guards, captured, out_requires, multiple, recorded = t[:7]
         trace_seconds = time.perf_counter() - start
         inputs = _call_tensors(flat) + captured
         # The trace saw the grad mode of every op (no_grad / enable_grad inside included).
         wrt = [i for i, t in enumerate(inputs) if t.requires_grad] if any(out_requires) else []
         spec = Specialization(self.name, traced, n_out, guards, captured,
                               locate(captured, sources), root_guards, out_requires, multiple,
-                              self.backend, wrt, sig, reason, trace_seconds)
+                              self.backend, wrt, sig, reason, trace_seconds,
+                              random=t.random)
         spec.recorded = recorded
         self._by_signature.setdefault(sig, []).append(spec)
         self.specializations.append(spec)

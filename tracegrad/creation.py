@@ -23,7 +23,11 @@ def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
 
 def full(size, fill_value, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
     dtype = dtype or scalar_dtype(fill_value)
-    return _new(np.full(_shape_arg((size,)), fill_value, dtype=dtype.np), requires_grad)
+    shape = _shape_arg((size,))
+    trace = current_trace()
+    if trace is not None and not requires_grad:   # a constant of the traced function
+        return trace.full(shape, dtype, fill_value)
+    return _new(np.full(shape, fill_value, dtype=dtype.np), requires_grad)
 
 
 def ones(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
@@ -42,26 +46,37 @@ def zeros_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = F
     return full(tuple(t.shape), 0, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+def draw(kind: str, shape: tuple, dtype: DType, params: tuple = ()) -> np.ndarray:
+    """Samples from the generator: `kind` is a numpy Generator method ("standard_normal",
+    "random", "integers", "normal", "uniform") taking `params` first."""
+    return getattr(_rng, kind)(*params, size=shape).astype(dtype.np)
+
+
+def _random(kind: str, shape: tuple, dtype: DType, params: tuple, requires_grad: bool):
+    """Eagerly: fresh samples. Inside `tracegrad.compile`: a tensor the compiled function
+    draws afresh on every call, in the same order eager code would (same seed, same
+    numbers)."""
+    trace = current_trace()
+    if trace is not None:
+        if requires_grad:
+            raise RuntimeError("random tensors that require grad cannot be created inside "
+                               "tracegrad.compile; create them outside and pass them in")
+        return trace.random_input(kind, shape, dtype, params)
+    return _new(draw(kind, shape, dtype, params), requires_grad)
+
+
 def randn(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dtype = dtype or float32
-    _not_traced("randn")
     _float_only("randn", dtype)
-    return _new(_rng.standard_normal(_shape_arg(size)).astype(dtype.np), requires_grad)
+    return _random("standard_normal", _shape_arg(size), dtype, (), requires_grad)
 
 
 def rand(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
     dtype = dtype or float32
-    _not_traced("rand")
     _float_only("rand", dtype)
-    return _new(_rng.random(_shape_arg(size)).astype(dtype.np), requires_grad)
-
-
-def _not_traced(name: str) -> None:
-    if current_trace() is not None:
-        raise RuntimeError(f"tracegrad.{name}() inside tracegrad.compile would give the same "
-                           f"numbers on every call; draw them outside and pass them as arguments")
+    return _random("random", _shape_arg(size), dtype, (), requires_grad)
 
 
 def _float_only(name: str, dtype: DType) -> None:
@@ -116,6 +131,8 @@ def full_like(t: Tensor, fill_value, *, dtype: DType | None = None,
 
 def empty(*size, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor whose values are unspecified (write them before reading)."""
+    if current_trace() is not None and not requires_grad:
+        return full(_shape_arg(size), 0, dtype=dtype or float32)
     return _new(np.empty(_shape_arg(size), dtype=(dtype or float32).np), requires_grad)
 
 
@@ -135,12 +152,10 @@ def randint(low, high=None, size=None, *, dtype: DType | None = None,
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
-    _not_traced("randint")
     dtype = dtype or int64
     if requires_grad and not dtype.is_floating_point:
         raise RuntimeError("Only Tensors of floating point dtype can require gradients")
-    return _new(_rng.integers(low, high, size=_shape_arg((size,))).astype(dtype.np),
-                requires_grad)
+    return _random("integers", _shape_arg((size,)), dtype, (low, high), requires_grad)
 
 
 def randn_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
@@ -165,13 +180,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def fill_random_(t: Tensor, kind: str, a: float, b: float) -> Tensor:
     """`t.normal_(mean=a, std=b)` / `t.uniform_(from=a, to=b)`: overwrite in place."""
-    _not_traced(f"{kind}_")
     _float_only(f"{kind}_", t.dtype)
     if kind == "normal" and b < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {b}")
-    sample = (_rng.normal(a, b, t._data.shape) if kind == "normal"
-              else _rng.uniform(a, b, t._data.shape))
-    return t._write_array(sample.astype(t.dtype.np), f"{kind}_")
+    return t._fill_with(f"{kind}_", "FillBackward2",
+                        _random(kind, tuple(t.shape), t.dtype, (a, b), False))
 
 
 __all__ = ["arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",

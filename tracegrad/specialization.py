@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from . import autograd, config
+from .creation import draw
 from .ir import Function, Op, evaluate, vjp
 from .sources import fingerprint, same, show, tensor_sig
 from .tensor import Tensor, edge_of
@@ -49,8 +50,11 @@ class Specialization:
 
     def __init__(self, name, traced: Function, n_out: int, guards: list, captured, sources,
                  root_guards, out_requires, multiple: bool, backend_name: str, wrt: list,
-                 signature: tuple, reason: str, trace_seconds: float):
+                 signature: tuple, reason: str, trace_seconds: float, random=()):
         self.traced = traced
+        # Random inputs, drawn per call; the trace's own draws serve the first call.
+        self.random = [(kind, shape, dtype, params) for kind, shape, dtype, params, _ in random]
+        self._first_draws = [value for *_, value in random]
         self.forward = Function(name, traced.params, traced.eqns, traced.results[:n_out])
         self.guards = guards
         self.captured = captured
@@ -150,6 +154,10 @@ class Specialization:
         """Run the compiled forward on `tensors`, then the `captured` ones. Returns the output
         tensors, or the first guard that disagrees (this call takes another path)."""
         inputs = list(tensors) + list(captured)
+        if self.random:
+            draws, self._first_draws = self._first_draws or [
+                draw(*spec) for spec in self.random], None
+            inputs += [Tensor._make(d) for d in draws]
         arrays = [t._data for t in inputs]
         try:
             outs = self.forward_program(*arrays)

@@ -353,10 +353,6 @@ class Tensor(Value):
                 result = _overload(result, name)
         return result
 
-    def _write_array(self, values: np.ndarray, name: str) -> "Tensor":
-        """Overwrite self with `values` (a fill, not a function of self: `normal_`)."""
-        return self._fill_with(name, "FillBackward2", Tensor._make(values))
-
     def add_(self, other, *, alpha=1):
         other = other if alpha == 1 else other * alpha
         return self._inplace("add_", lambda t: t + other, other)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .grad_mode import is_grad_enabled
-from .ir import Builder, Literal, Var, bool_, ops
+from .ir import Builder, Literal, TensorType, Var, bool_, ops
 from .ir.interpreter import literal_value, run_op
 from .tensor import Tensor, current_trace, set_current_trace
 
@@ -79,6 +79,10 @@ class Trace:
         self.captured: list[Tensor] = []
         self._captured_vars: dict[int, Var] = {}
         self.guards: list[Guard] = []
+        # (kind, shape, dtype, params, value drawn now) per random tensor: inputs the
+        # compiled function draws afresh on every call (see `creation.draw`).
+        self.random: list[tuple] = []
+        self._random_vars: list[Var] = []
         self._values: dict[int, np.ndarray] = {}   # concrete value of each evaluated Var
         self._evaluated = 0                         # equations evaluated so far
 
@@ -184,7 +188,25 @@ class Trace:
         return False
 
     def params(self) -> list[Var]:
-        return [t._var for t in self.inputs] + [self._captured_vars[id(t)] for t in self.captured]
+        return ([t._var for t in self.inputs] + [self._captured_vars[id(t)] for t in self.captured]
+                + self._random_vars)
+
+    def full(self, shape: tuple, dtype, value) -> Tensor:
+        """A constant tensor made inside the traced function (`tracegrad.zeros(3)`)."""
+        var = self.builder.emit_vars(ops.full, [], {"shape": tuple(shape), "dtype": dtype,
+                                                    "value": dtype.np.type(value).item()})[0]
+        return Tensor._make(None, trace=self, var=var)
+
+    def random_input(self, kind: str, shape: tuple, dtype, params: tuple) -> Tensor:
+        """A tensor of random samples: a parameter of the traced function that every call
+        fills with fresh draws (this trace's own draw serves the call being traced)."""
+        from .creation import draw
+        var = Var(TensorType(tuple(shape), dtype), f"rng{len(self.random)}")
+        value = draw(kind, tuple(shape), dtype, tuple(params))
+        self._values[id(var)] = value
+        self._random_vars.append(var)
+        self.random.append((kind, tuple(shape), dtype, tuple(params), value))
+        return Tensor._make(None, trace=self, var=var)
 
 
 def _show(data: np.ndarray) -> str:

@@ -130,8 +130,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero each element with probability p (seeded by `tracegrad.manual_seed`) and scale the
-    rest by 1 / (1 - p). Identity when not training or p == 0. There is no RNG in compiled
-    code: inside `tracegrad.compile`, training-mode dropout with 0 < p raises."""
+    rest by 1 / (1 - p). Identity when not training or p == 0."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if inplace:
@@ -140,13 +139,10 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         return input
     if p == 1.0:
         return input * 0.0
-    if current_trace() is not None or getattr(input, "_trace", None) is not None:
-        raise NotImplementedError("dropout: random masks are not available inside "
-                                  "tracegrad.compile (no compiled RNG); use training=False or "
-                                  "p=0 there, or call dropout eagerly")
-    keep = creation._rng.random(tuple(input.shape)) >= p
-    scale = (keep / (1.0 - p)).astype(input.dtype.np)
-    return input * tensor(scale)
+    # The mask's uniform draws come from `tracegrad.rand`, which compiled functions draw per
+    # call in the same order: compiled and eager dropout agree for the same seed.
+    u = creation.rand(*input.shape, dtype=input.dtype)
+    return input * ops.where(u >= p, 1.0 / (1.0 - p), 0.0)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
