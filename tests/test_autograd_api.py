@@ -165,8 +165,6 @@ def test_custom_function_errors():
 
     with pytest.raises(RuntimeError, match="returned an incorrect number of gradients"):
         Wrong.apply(_x(1.0)).sum().backward()
-    with pytest.raises(NotImplementedError, match="inside tracegrad.compile"):
-        tg.compile(lambda t: Cube.apply(t, 2))(_x(1.0))
 
 
 def test_gradcheck_and_gradgradcheck():
@@ -194,3 +192,51 @@ def test_against_torch():
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
     assert results[0][2] == results[1][2]
+
+
+class ClippedExp(Function):
+    """exp with a straight-through gradient clipped to [-1, 1]: not the derivative of the
+    forward, so a compiled function must use this backward, not differentiate the forward."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        ctx.scale = scale
+        return y, y * scale
+
+    @staticmethod
+    def backward(ctx, gy, gz):
+        (y,) = ctx.saved_tensors
+        return ((gy + gz * ctx.scale) * y).clamp(-1.0, 1.0), None
+
+
+@pytest.mark.parametrize("backend", ["llvm", "interpreter"])
+def test_custom_function_under_compile_uses_its_backward(backend):
+    def f(x):
+        a, b = ClippedExp.apply(x * 2, 3.0)
+        return (a + b.sin()).sum() + Cube.apply(x, 3).sum()
+
+    cf = tg.compile(f, backend=backend)
+    for values in ([0.1, -0.5, 0.3], [-2.0, 0.05, 1.0]):
+        x, y = _x(*values), _x(*values)
+        cf(x).backward()
+        f(y).backward()
+        np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-12)
+    assert cf.trace_count == 1
+    ir = cf.stages(_x(1.0, 2.0, 3.0))["traced"]
+    assert "custom_vjp[n_out=2, backward=<backward of ClippedExp " in ir
+
+
+def test_custom_function_backward_reading_values_under_compile_raises():
+    class Branchy(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2 if g.sum() > 0 else g
+
+    with pytest.raises(NotImplementedError, match="traced without concrete values"):
+        tg.compile(lambda t: Branchy.apply(t))(_x(1.0))

@@ -73,7 +73,8 @@ class Trace:
     `guards` lists the value-dependent decisions taken (see the module docstring).
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, values_known: bool = True):
+        self.values_known = values_known   # False: tracing without concrete inputs
         self.builder = Builder(name, lift=self._lift)
         self.inputs: list[Tensor] = []
         self.captured: list[Tensor] = []
@@ -148,6 +149,11 @@ class Trace:
         """`t`'s value for Python code (`what` is "bool()", ".item()", ...), guarded: a call
         with inputs that give another value (another truth value for `bool()`) must not reuse
         this trace."""
+        if not self.values_known:
+            raise NotImplementedError(
+                f"{what} of a tensor at {_user_frame()}: this code is traced without concrete "
+                f"values (the backward of a custom autograd.Function under tracegrad.compile), "
+                f"so its Python control flow cannot depend on tensor values")
         data = self.value(t)
         if data.size == 0 or (what == "bool()" and data.size != 1):
             return data  # nothing to guard, or the caller raises PyTorch's error

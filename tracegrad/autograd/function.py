@@ -29,6 +29,7 @@ class FunctionCtx:
     def __init__(self, needs_input_grad: tuple):
         self.needs_input_grad = needs_input_grad
         self._saved = ()
+        self._traced_saved = None
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors) -> None:
@@ -37,6 +38,8 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
+        if self._traced_saved is not None:   # tracing `backward` under tracegrad.compile
+            return self._traced_saved
         for t, v in self._saved:
             if t is not None and versions.version(t._data) != v:
                 raise RuntimeError(
@@ -69,10 +72,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor, current_trace, edge_of
         if current_trace() is not None:
-            raise NotImplementedError(
-                f"{cls.__name__}.apply inside tracegrad.compile: custom autograd.Functions run "
-                f"eagerly only (their backward is Python code); call it outside the compiled "
-                f"function")
+            return _apply_traced(cls, current_trace(), args, kwargs)
         tensor_args = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         with no_grad():
@@ -165,3 +165,103 @@ def _forward_op(cls, n_args: int, tensor_positions: tuple, grads_for: tuple) -> 
     op = _ops[key] = Op(cls.__name__, kind="opaque", infer=lambda *ts, out_types: list(out_types),
                         impl=None, vjp=rule, grad_fn=f"{cls.__name__}Backward")
     return op
+
+
+# ---- under tracegrad.compile ---------------------------------------------------------------
+# The forward is traced as ops (with no gradient of its own) and `backward` is traced once,
+# without values, into an IR function that becomes the VJP rule of a `custom_vjp` equation
+# joining the forward's outputs to the inputs. So the compiled adjoint runs the user's rule.
+
+class _Backward:
+    """The traced backward of one custom Function call: `fn` maps (cotangents, saved tensors,
+    constants it closes over) to the gradients of the arguments in `grads_for`."""
+
+    def __init__(self, name: str, fn, grads_for: tuple, n_args: int):
+        self.name, self.fn, self.grads_for, self.n_args = name, fn, grads_for, n_args
+
+    def __repr__(self) -> str:   # stable across processes: the IR text keys compiled code
+        return f"<backward of {self.name} {self.fn.key()[:12]}>"
+
+
+def _custom_vjp_rule(cts, outs, *inputs, n_out, backward):
+    from ..ir import Literal, Sym, bind
+    cts = cts if isinstance(cts, tuple) else (cts,)
+    n_tensor_args = len(backward.grads_for_positions)
+    args = inputs[n_out:n_out + n_tensor_args]
+    extra = inputs[n_out + n_tensor_args:]
+    builder = next(a.builder for a in (*cts, *inputs) if isinstance(a, Sym))
+    env = {id(p): v for p, v in zip(backward.fn.params, (*cts, *extra))}
+    for e in backward.fn.eqns:
+        ins = [a.value if isinstance(a, Literal) else env[id(a)] for a in e.inputs]
+        if e.op.kind == "source":
+            res = builder.emit(e.op, [], e.attrs)
+        else:
+            res = bind(e.op, *ins, **e.attrs)
+        res = res if isinstance(res, tuple) else (res,)
+        env.update((id(v), r) for v, r in zip(e.outputs, res))
+    grads = [env[id(r)] if not isinstance(r, Literal) else r.value for r in backward.fn.results]
+    by_position = dict(zip(backward.grads_for, grads))
+    return ((None,) * n_out + tuple(by_position.get(p) for p in backward.grads_for_positions)
+            + (None,) * len(extra))
+
+
+CUSTOM_VJP = Op(
+    "custom_vjp", kind="composite",
+    infer=lambda *types, n_out, backward: list(types[:n_out]),
+    impl=lambda *arrays, n_out, backward: tuple(arrays[:n_out]) if n_out > 1 else arrays[0],
+    vjp=_custom_vjp_rule,
+    decompose=lambda *values, n_out, backward: tuple(values[:n_out]) if n_out > 1
+    else values[0])
+
+
+def _apply_traced(cls, trace, args, kwargs):
+    from ..tensor import Tensor
+    from ..tracing import Trace
+    tensor_positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+    ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+    with no_grad():   # the forward's own ops carry no gradient: the user's backward does
+        result = cls.forward(ctx, *args, **kwargs)
+    outs = list(result) if isinstance(result, tuple) else [result]
+    if not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors")
+    grads_for = tuple(i for i in tensor_positions if args[i].requires_grad)
+    if not grads_for or not is_grad_enabled():
+        return result
+    saved = [t for t, _ in ctx._saved]
+    # Trace `backward` without values: cotangents and saved tensors are its inputs.
+    inner = Trace(f"{cls.__name__}_backward", values_known=False)
+    cts = [inner.input(Tensor._make(None, type=o.type), f"ct{k}") for k, o in enumerate(outs)]
+    ctx._traced_saved = tuple(None if t is None else inner.input(Tensor._make(None, type=t.type),
+                                                                 f"saved{k}")
+                              for k, t in enumerate(saved))
+    try:
+        with inner:
+            grads = cls.backward(ctx, *cts)
+    finally:
+        ctx._traced_saved = None
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) != len(args):
+        raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of "
+                           f"gradients (expected {len(args)}, got {len(grads)})")
+    results = []
+    for i in grads_for:
+        g = grads[i]
+        if g is None:
+            g = inner.full(tuple(args[i].shape), args[i].dtype, 0)
+        elif tuple(g.shape) != tuple(args[i].shape):
+            raise RuntimeError(f"Function {cls.__name__}Backward returned an invalid gradient "
+                               f"at index {i} - got {list(g.shape)} but expected shape "
+                               f"compatible with {list(args[i].shape)}")
+        if g.dtype is not args[i].dtype:
+            g = g.to(args[i].dtype)
+        results.append(inner._lift(g))
+    from ..ir import Function
+    fn = Function(f"{cls.__name__}_backward", inner.params(), inner.builder.eqns, results)
+    fn.verify()
+    backward = _Backward(cls.__name__, fn, grads_for, len(args))
+    backward.grads_for_positions = tensor_positions
+    saved_inputs = [t for t in saved if t is not None]
+    operands = outs + [args[i] for i in tensor_positions] + saved_inputs + inner.captured
+    joined = trace.apply(CUSTOM_VJP, operands, {"n_out": len(outs), "backward": backward})
+    joined = joined if isinstance(joined, tuple) else (joined,)
+    return tuple(joined) if isinstance(result, tuple) else joined[0]
