@@ -699,3 +699,16 @@ def test_empty_tensors_and_temporaries():
     check(lambda a, c: ops.exp(ops.matmul(a, c)), np.ones((2, 0), np.float32),
           np.ones((0, 3), np.float32))
     check(lambda x: ops.mean(x * 2.0, dims=(0,), keepdim=False), np.zeros((0, 3), np.float32))
+
+
+def test_empty_intermediates_of_an_empty_reduction_are_not_written():
+    # x[[]] (size 0) feeds a sum (0.0): the kernel must not store into the zero-size buffer.
+    b = Builder("f")
+    x = b.param(TensorType((1,), float32), "x")
+    idx = b.param(TensorType((0,), int64), "i")
+    picked = ops.index(x, idx, dims=(0,))
+    prog = compile_function(b.build([picked, ops.reduce_sum(picked, dims=(0,), keepdim=False)]))
+    for _ in range(50):
+        empty, total = prog(np.array([0.5], np.float32), np.zeros(0, np.int64))
+        assert empty.shape == (0,) and total == 0.0
+    assert prog.llvm_ir_optimized.count("store float") == 1

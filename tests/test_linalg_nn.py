@@ -66,10 +66,16 @@ def test_batch_norm_updates_running_statistics_like_pytorch():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
-def test_batch_norm_running_update_inside_compile_raises():
+def test_batch_norm_running_update_inside_compile_matches_eager():
     f = tg.compile(lambda x, rm, rv: F.batch_norm(x, rm, rv, training=True))
-    with pytest.raises(NotImplementedError, match="running_mean/running_var"):
-        f(tg.ones(4, 3), tg.zeros(3), tg.ones(3))
+    x = tg.tensor(np.arange(12, dtype=np.float32).reshape(4, 3))
+    stats = [(tg.zeros(3), tg.ones(3)) for _ in range(2)]
+    for _ in range(2):
+        out = f(x, *stats[0])
+        want = F.batch_norm(x, *stats[1], training=True)
+        np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-6)
+    for a, b in zip(stats[0], stats[1]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
 
 
 def test_embedding_padding_row_gets_no_gradient():

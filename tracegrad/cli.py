@@ -1,5 +1,6 @@
-"""The `tracegrad` command: `demo`; `dump` to inspect any stage of a compiled function; `cache`
-to inspect the disk cache of compiled programs."""
+"""The `tracegrad` command: `demo`; `dump` to inspect any stage of a compiled function; `run`
+to compile and run IR text (a dumped stage is a standalone reproduction); `cache` to inspect
+the disk cache of compiled programs."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,7 @@ import importlib.util
 import sys
 import time
 
-STAGES = ("traced", "adjoint", "optimized", "llvm", "asm")
+STAGES = ("traced", "adjoint", "forward", "backward", "optimized", "llvm", "asm")
 
 
 def demo_loss(x, w, b):
@@ -86,10 +87,105 @@ def run_dump(args, out=sys.stdout) -> None:
     if not isinstance(fn, tracegrad.CompiledFunction):
         fn = tracegrad.compile(fn)
     stages = fn.stages(*make_inputs(args))
+    if args.print_after_all:
+        from .ir import parse_function
+        from .ir.passes import run_pipeline
+
+        print("// ----- IR as traced -----", stages["traced"], sep="\n", file=out)
+        run_pipeline(parse_function(stages["traced"]), print_after_all=True, out=out)
+        return
     if args.stage not in stages:
         raise SystemExit(f"tracegrad dump: stage {args.stage!r} is not available for this "
                          f"function (no input requires grad?)")
     print(stages[args.stage], file=out)
+
+
+def read_ir(path: str, name: str | None = None):
+    """The function `name` (default: the first) of the IR text in `path`."""
+    from .ir import ParseError, parse_function
+
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise SystemExit(f"tracegrad run: cannot read {path!r}: {e.strerror}") from None
+    chunks, current = [], None
+    for line in text.splitlines():
+        if line.startswith("func @"):
+            current = []
+            chunks.append(current)
+        if current is not None:
+            current.append(line)
+    if not chunks:
+        raise SystemExit(f"tracegrad run: {path} holds no function ('func @...')")
+    try:
+        fns = [parse_function("\n".join(c)) for c in chunks]
+    except ParseError as e:
+        raise SystemExit(f"tracegrad run: {path}: {e}") from None
+    if name is None:
+        return fns[0]
+    for fn in fns:
+        if fn.name == name:
+            return fn
+    raise SystemExit(f"tracegrad run: {path} has no function {name!r} "
+                     f"(it has {', '.join(f.name for f in fns)})")
+
+
+def ir_inputs(fn, specs: list) -> list:
+    """One array per parameter of `fn`: loaded from a .npy file, or random values (seed 0) of
+    the parameter's type; a shape given instead of a file must be the parameter's."""
+    import numpy as np
+
+    if len(specs) > len(fn.params):
+        raise SystemExit(f"tracegrad run: {len(specs)} inputs given, @{fn.name} has "
+                         f"{len(fn.params)} parameter(s)")
+    rng = np.random.default_rng(0)
+    arrays = []
+    for i, p in enumerate(fn.params):
+        spec = specs[i] if i < len(specs) else None
+        want = f"parameter {i} ({p.type})"
+        if spec is not None and spec.endswith(".npy"):
+            try:
+                a = np.load(spec, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise SystemExit(f"tracegrad run: cannot load {spec!r}: {e}") from None
+            if a.shape != p.shape or a.dtype != p.dtype.np:
+                raise SystemExit(f"tracegrad run: {spec} holds {a.dtype}{list(a.shape)}, "
+                                 f"{want} needs {p.dtype.np}{list(p.shape)}")
+            arrays.append(a)
+            continue
+        if spec is not None:
+            shape = tuple(int(s) for s in spec.split(",") if s.strip())
+            if shape != p.shape:
+                raise SystemExit(f"tracegrad run: shape {spec!r} given for {want}")
+        if p.dtype.is_floating_point:
+            a = rng.standard_normal(p.shape).astype(p.dtype.np)
+        elif p.dtype.category == 0:
+            a = rng.random(p.shape) < 0.5
+        else:
+            a = rng.integers(0, 4, p.shape)
+        arrays.append(np.asarray(a, dtype=p.dtype.np))
+    return arrays
+
+
+def run_ir(args, out=None) -> None:
+    import numpy as np
+
+    from .codegen import compile_function
+    from .ir import evaluate
+
+    out = out or sys.stdout
+    fn = read_ir(args.file, args.func)
+    arrays = ir_inputs(fn, args.input)
+    results = compile_function(fn)(*arrays)
+    for i, (v, r) in enumerate(zip(fn.results, results)):
+        print(f"result {i}: {v.type} =", np.array2string(np.asarray(r), precision=6,
+                                                          threshold=32), file=out)
+    if args.check:
+        ref = evaluate(fn, arrays)
+        diff = max((float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+                    for a, b in zip(results, ref) if np.size(a)), default=0.0)
+        print(f"interpreter: max difference {diff:.3g}", file=out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     dump = sub.add_parser("dump", help="print one stage of a function's compilation")
     _target_arguments(dump)
     dump.add_argument("--stage", choices=STAGES, default="traced")
+    dump.add_argument("--print-after-all", action="store_true",
+                      help="print the traced IR, then the IR after every pass of the pipeline")
+    run = sub.add_parser("run", help="compile IR text (FILE.ir) with the LLVM backend, run it, "
+                                     "print the results")
+    run.add_argument("file", help="IR text, e.g. saved from `tracegrad dump`")
+    run.add_argument("--func", help="which function of the file (default: the first)")
+    run.add_argument("--input", action="append", default=[], metavar="NPY_OR_SHAPE",
+                     help="the next parameter: a .npy file, or its shape (e.g. 4,3) for random "
+                          "values; parameters not given get random values (seed 0)")
+    run.add_argument("--check", action="store_true",
+                     help="also evaluate with the reference interpreter and compare")
     cache = sub.add_parser("cache", help="inspect the disk cache of compiled programs")
     actions = cache.add_subparsers(dest="action", required=True)
     actions.add_parser("ls", help="entries: function, signature, size, age, hits")
@@ -128,6 +235,9 @@ def main(argv=None) -> int:
         return 0
     if args.command == "dump":
         run_dump(args)
+        return 0
+    if args.command == "run":
+        run_ir(args)
         return 0
     from . import cache_commands
     return getattr(cache_commands, f"run_{args.action}")(args)

@@ -38,6 +38,7 @@ class Traced(NamedTuple):
     multiple: bool           # the function returned a tuple
     recorded: Function       # as recorded, before the pass pipeline
     random: list             # (kind, shape, dtype, params, value drawn while tracing)
+    mutated: list            # parameter positions updated in place (results after the guards)
 
 
 class CompiledFunction:
@@ -160,7 +161,9 @@ class CompiledFunction:
         if not outs or not all(isinstance(o, Tensor) for o in outs):
             raise TypeError(f"tracegrad.compile: {self.name} must return a Tensor or a tuple of "
                             f"Tensors")
-        results = [trace._lift(o) for o in outs] + [g.var for g in trace.guards]
+        mutated = trace.mutated()
+        results = ([trace._lift(o) for o in outs] + [g.var for g in trace.guards]
+                   + [v for _, v in mutated])
         recorded = Function(self.name, trace.params(), trace.builder.eqns, results)
         fn = simplify(recorded)
         # Simplification may merge equal guard predicates: read them back from the results.
@@ -169,7 +172,7 @@ class CompiledFunction:
         self.trace_count += 1
         return Traced(fn, len(outs), trace.guards, trace.captured,
                       [o.requires_grad for o in outs], isinstance(out, (tuple, list)), recorded,
-                      trace.random)
+                      trace.random, [pos for pos, _ in mutated])
 
     def _specialize(self, flat, keys, sig, reason) -> Specialization:
         start = time.perf_counter()
@@ -189,7 +192,7 @@ class CompiledFunction:
         spec = Specialization(self.name, traced, n_out, guards, captured,
                               locate(captured, sources), root_guards, out_requires, multiple,
                               self.backend, wrt, sig, reason, trace_seconds,
-                              random=t.random)
+                              random=t.random, mutated=t.mutated)
         spec.recorded = recorded
         self._by_signature.setdefault(sig, []).append(spec)
         self.specializations.append(spec)
@@ -198,12 +201,19 @@ class CompiledFunction:
     # ---- inspection --------------------------------------------------------------------------
     def stages(self, *args, **kwargs) -> dict:
         """The text of every stage for these arguments (compiling them if needed): traced IR
-        (outputs, then guard predicates), adjoint IR, optimized IR (what the backend
-        compiles: forward returning residuals and guards, then adjoint), LLVM IR, assembly."""
+        (outputs, then guard predicates), adjoint IR, the forward/backward split (forward
+        returning outputs and saved values, backward recomputing the rest; each headed by a
+        comment with the saved bytes), optimized IR (what the backend compiles: forward
+        returning saved values and guards, then backward), LLVM IR, assembly."""
         spec = self._spec_for(args, kwargs)
         out = {"traced": str(spec.recorded)}
         if spec.adjoint is not None:
             out["adjoint"] = str(spec.adjoint.fn)
+            s = spec.split
+            note = (f"// saved for backward: {s.saved_bytes} bytes ({s.unsplit_bytes} without "
+                    f"recomputation), {s.recomputed} equation(s) recomputed")
+            out["forward"] = f"{note}\n{s.forward}"
+            out["backward"] = f"{note}\n{s.backward}"
         for key, attr in (("optimized", "fn"), ("llvm", "llvm_ir_optimized"), ("asm", "asm")):
             text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
                     if p is not None]
@@ -243,6 +253,7 @@ class Explanation:
                 "trace_ms": spec.trace_seconds * 1e3,
                 "compile_ms": spec.compile_seconds * 1e3,
                 "hits": spec.hits,
+                "saved_bytes": spec.saved_bytes,
             })
 
     def __str__(self) -> str:
@@ -254,7 +265,7 @@ class Explanation:
             lines.append(f"      traced because: {s['reason']}")
             lines += [f"      guard: {g}" for g in s["guards"]]
             lines.append(f"      trace {s['trace_ms']:.1f} ms, compile {s['compile_ms']:.1f} ms, "
-                         f"{s['hits']} call(s)")
+                         f"{s['hits']} call(s), {s['saved_bytes']} bytes saved for backward")
         return "\n".join(lines)
 
     __repr__ = __str__

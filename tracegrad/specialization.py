@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import time
 
-from . import autograd, config
+import numpy as np
+
+from . import autograd, config, versions
 from .creation import draw
 from .ir import Function, Op, evaluate, vjp
+from .ir.partition import split
 from .sources import fingerprint, same, show, tensor_sig
 from .tensor import Tensor, edge_of
 
@@ -50,8 +53,11 @@ class Specialization:
 
     def __init__(self, name, traced: Function, n_out: int, guards: list, captured, sources,
                  root_guards, out_requires, multiple: bool, backend_name: str, wrt: list,
-                 signature: tuple, reason: str, trace_seconds: float, random=()):
+                 signature: tuple, reason: str, trace_seconds: float, random=(),
+                 mutated=()):
         self.traced = traced
+        # Parameters updated in place: their new values follow the guards in the results.
+        self.mutated = list(mutated)
         # Random inputs, drawn per call; the trace's own draws serve the first call.
         self.random = [(kind, shape, dtype, params) for kind, shape, dtype, params, _ in random]
         self._first_draws = [value for *_, value in random]
@@ -68,31 +74,41 @@ class Specialization:
         self.reason = reason
         self.trace_seconds = trace_seconds
         self.hits = 0
-        guard_vars = traced.results[n_out:]
+        guard_vars = traced.results[n_out:len(traced.results) - len(self.mutated)]
+        mutation_vars = traced.results[len(traced.results) - len(self.mutated):]
         self.adjoint = None
+        self.split = None
         self.hidden = []
         compile_fn = backend(backend_name)
         start = time.perf_counter()
         if wrt:
             self.adjoint = vjp(self.forward, wrt, name=f"{name}_vjp")
-            # Residuals that are inputs are read from the inputs; the others become extra
+            # The backward recomputes cheap values from inputs and saved ones (ir/partition.py).
+            # Residuals that are inputs are read from the inputs; the saved ones become extra
             # ("hidden") outputs of the forward program.
+            self.split = split(self.forward, self.adjoint, name=f"{name}_vjp")
             param_index = {id(p): i for i, p in enumerate(traced.params)}
-            self.hidden = [r for r in self.adjoint.residuals if id(r) not in param_index]
+            self.hidden = self.split.saved
             hidden_index = {id(r): n_out + k for k, r in enumerate(self.hidden)}
             self.residual_src = [("in", param_index[id(r)]) if id(r) in param_index
                                  else ("out", hidden_index[id(r)])
-                                 for r in self.adjoint.residuals]
+                                 for r in self.split.residuals]
         joint = Function(name, traced.params, traced.eqns,
-                         self.forward.results + self.hidden + guard_vars)
+                         self.forward.results + self.hidden + guard_vars + mutation_vars)
         self.out_types = [v.type for v in joint.results]
         self.forward_program = compile_fn(joint)
         self.backward_program = None
         if self.adjoint is not None:
-            self.backward_program = compile_fn(self.adjoint.fn)
+            self.backward_program = compile_fn(self.split.backward)
             self.call_op = self._call_op(name)
         self.compile_seconds = time.perf_counter() - start
         self._guard_at = n_out + len(self.hidden)
+
+    @property
+    def saved_bytes(self) -> int:
+        """Bytes of forward values kept per call for the backward (not counting inputs, which
+        the caller holds anyway); 0 without an adjoint."""
+        return self.split.saved_bytes if self.split is not None else 0
 
     def _call_op(self, name) -> Op:
         adj = self.adjoint
@@ -174,6 +190,11 @@ class Specialization:
             node = autograd.Node.create(
                 self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs, self.out_types,
                 "CompiledFunctionBackward")
+        if self.mutated:   # in-place updates of the caller's tensors (batch_norm's stats)
+            for pos, value in zip(self.mutated, outs[len(outs) - len(self.mutated):]):
+                target = inputs[pos]._data
+                np.copyto(target, value, casting="unsafe")
+                versions.bump(target)
         results = []
         for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires)):
             grad = node is not None and req

@@ -304,20 +304,23 @@ class Tensor(Value):
                     f"tracegrad.compile must record the update, is not supported (the views' "
                     f"history could not follow); use the out-of-place form or clone() first")
             if trace is not None:
-                if self._trace is None or self._var in trace.params():
-                    raise NotImplementedError(
-                        f"{name} inside tracegrad.compile on a tensor the function receives or "
-                        f"closes over would mutate its caller's memory; use the out-of-place "
-                        f"form")
-                old = Tensor._make(None, requires_grad=self._requires_grad, trace=self._trace,
-                                   var=self._var)
+                old = Tensor._make(None, requires_grad=self._requires_grad, trace=trace,
+                                   var=trace._lift(self))
             else:
                 old = Tensor._make(self._data.copy(), requires_grad=self._requires_grad,
                                    grad_fn=self.grad_fn, out_index=self._out_index,
                                    type=self._type)
             result = self._inplace_result(compute(old))
             if trace is not None:
-                self._var, self._requires_grad = result._var, result._requires_grad
+                if self._trace is None or hasattr(self, "_param_var"):
+                    if result._requires_grad:
+                        raise NotImplementedError(
+                            f"{name} inside tracegrad.compile on a tensor the function receives "
+                            f"or closes over, recorded for autograd, is not supported (only "
+                            f"its value could be written back); use the out-of-place form")
+                    trace.mutate(self, result._var)   # the caller's tensor: written back
+                else:
+                    self._var, self._requires_grad = result._var, result._requires_grad
                 return self
             np.copyto(self._data, result._data, casting="unsafe")
             versions.bump(self._data)

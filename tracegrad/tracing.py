@@ -80,6 +80,7 @@ class Trace:
         self.captured: list[Tensor] = []
         self._captured_vars: dict[int, Var] = {}
         self.guards: list[Guard] = []
+        self.mutations: dict[int, tuple] = {}   # id(parameter Var) -> (parameter, new value)
         # (kind, shape, dtype, params, value drawn now) per random tensor: inputs the
         # compiled function draws afresh on every call (see `creation.draw`).
         self.random: list[tuple] = []
@@ -90,11 +91,29 @@ class Trace:
     def input(self, like: Tensor, hint: str) -> Tensor:
         sym = self.builder.param(like.type, hint)
         t = Tensor._make(None, requires_grad=like.requires_grad, trace=self, var=sym.var)
+        t._param_var = sym.var      # what an in-place update of the input must write back to
         self._values[id(sym.var)] = like._data
         self.inputs.append(t)
         return t
 
-    def _lift(self, value) -> Var:
+    def mutate(self, t: Tensor, new: Var) -> None:
+        """Record an in-place update of a tensor the caller holds (an input, or a tensor the
+        function closes over): later ops read `new`, and the compiled function writes `new`
+        back into the caller's tensor after each call."""
+        if t._trace is self:
+            param = t._param_var
+            t._var = new
+        else:
+            param = self._lift(t, original=True)
+        self.mutations[id(param)] = (param, new)
+
+    def mutated(self) -> list:
+        """(parameter position, final Var) of every parameter updated in place."""
+        params = self.params()
+        position = {id(p): i for i, p in enumerate(params)}
+        return [(position[id(p)], v) for p, v in self.mutations.values()]
+
+    def _lift(self, value, original: bool = False) -> Var:
         if isinstance(value, Tensor) and value._trace is self:
             return value._var
         if isinstance(value, Tensor) and value._trace is None:
@@ -104,6 +123,8 @@ class Trace:
                 self._captured_vars[id(value)] = v
                 self._values[id(v)] = value._data
                 self.captured.append(value)
+            if not original and id(v) in self.mutations:   # updated in place earlier
+                return self.mutations[id(v)][1]
             return v
         raise RuntimeError(f"a traced tensor from another tracegrad.compile trace was used here "
                            f"({_user_frame()}); traced tensors must not escape their function")
@@ -194,7 +215,8 @@ class Trace:
         return False
 
     def params(self) -> list[Var]:
-        return ([t._var for t in self.inputs] + [self._captured_vars[id(t)] for t in self.captured]
+        return ([t._param_var for t in self.inputs]
+                + [self._captured_vars[id(t)] for t in self.captured]
                 + self._random_vars)
 
     def full(self, shape: tuple, dtype, value) -> Tensor:

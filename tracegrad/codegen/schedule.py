@@ -432,11 +432,13 @@ def plan(k, sched: Schedule) -> bool:
             return View(shape, tuple(v.strides[a] for a in keep), v.offset)
 
         memo: dict = {}
+        # Stores that range over the empty axes (intermediates of the reduced values) write
+        # nothing: keeping them as point stores would write past a zero-size buffer.
         stores = [Store(s.buffer, drop(s.view),
                         transform(s.node, drop, shape, memo=memo,
                                   reduce_fn=lambda r, arg, index: Const(IDENTITY[r.kind],
                                                                         r.dtype, shape)))
-                  for s in stores]
+                  for s in stores if s.buffer.size > 0]
         domain, axes = shape, set()
 
     weighted = [(s.view, s.buffer.dtype.itemsize) for s in stores]

@@ -11,7 +11,7 @@ from .. import creation
 from ..grad_mode import no_grad
 from ..ir import ops
 from ..ir.ops.linalg import mT
-from ..tensor import _overload, current_trace, tensor
+from ..tensor import _overload, tensor
 
 
 def linear(input, weight, bias=None):
@@ -76,11 +76,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"size {input.shape}")
         out, mean, var = _normalize(input, dims, eps)
         if running_mean is not None or running_var is not None:
-            if current_trace() is not None or getattr(input, "_trace", None) is not None:
-                raise NotImplementedError(
-                    "batch_norm: updating running_mean/running_var in place inside "
-                    "tracegrad.compile is not supported; call it eagerly, or pass None for "
-                    "the running statistics")
+            # In place, as PyTorch does; a compiled function writes the new values back.
             with no_grad():
                 if running_mean is not None:
                     running_mean.mul_(1 - momentum).add_(
