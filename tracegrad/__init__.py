@@ -8,7 +8,7 @@
     @tracegrad.compile          # traced once per input signature, JIT-compiled via LLVM
     def f(x): return (3 * (x + 2) ** 2).mean()
 """
-from . import autograd, config, optim
+from . import autograd, config, func, optim
 from .compile import CompiledFunction, compile
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
@@ -33,7 +33,7 @@ double = float64
 long = int64
 __version__ = "0.1.0"
 
-__all__ = ["CompiledFunction", "Size", "Tensor", "compile", "config", "optim", "empty", "empty_like", "eye", "from_numpy", "full_like", "linspace", "rand_like", "randint", "randn_like", "autograd", "add", "arange", "bool", "div", "double", "dtype", "enable_grad",
+__all__ = ["CompiledFunction", "Size", "Tensor", "compile", "config", "func", "optim", "empty", "empty_like", "eye", "from_numpy", "full_like", "linspace", "rand_like", "randint", "randn_like", "autograd", "add", "arange", "bool", "div", "double", "dtype", "enable_grad",
            "eq", "exp", "float", "float32", "float64", "full", "ge", "gt", "int64",
            "is_grad_enabled", "le", "log", "long", "lt", "manual_seed", "matmul", "mean", "mm",
            "mul", "ne", "neg", "no_grad", "norm", "ones", "ones_like", "pow", "rand", "randn",
