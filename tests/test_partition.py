@@ -218,3 +218,21 @@ def test_input_overwritten_before_backward_raises_instead_of_wrong_gradient():
         x.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+def test_nothing_is_recomputed_from_inputs_the_call_overwrites():
+    fn = _build(lambda x, w: ops.reduce_sum((x + 2) * w, dims=(0,), keepdim=False), (3,), (3,))
+    adjoint = vjp(fn, [1])
+    assert split(fn, adjoint).saved_bytes == 0                  # x + 2 recomputed from x
+    s = split(fn, adjoint, overwritten=[fn.params[0]])
+    assert [str(v.type) for v in s.saved] == ["f64[3]"] and s.recomputed == 0
+
+    def update_input(x, w):       # the function itself updates x after reading it
+        y = ((x + 2) * w).sum()
+        x.add_(1)
+        return y
+    x, w = tg.zeros(3), tg.ones(3, requires_grad=True)
+    f = tg.compile(update_input)
+    f(x, w).backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0] and x.tolist() == [1.0, 1.0, 1.0]
+    assert f.specializations[0].saved_bytes == 12

@@ -214,7 +214,10 @@ class CompiledFunction:
                     f"recomputation), {s.recomputed} equation(s) recomputed")
             out["forward"] = f"{note}\n{s.forward}"
             out["backward"] = f"{note}\n{s.backward}"
-        for key, attr in (("optimized", "fn"), ("llvm", "llvm_ir_optimized"), ("asm", "asm")):
+        # The programs may be shared with structurally equal functions: print our own IR.
+        compiled = [spec.joint] + ([spec.split.backward] if spec.split is not None else [])
+        out["optimized"] = "\n".join(map(str, compiled))
+        for key, attr in (("llvm", "llvm_ir_optimized"), ("asm", "asm")):
             text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
                     if p is not None]
             if all(t is not None for t in text):

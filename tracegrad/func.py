@@ -2,9 +2,9 @@
 `grad`, `value_and_grad`, `vjp`, `jvp`, `jacrev`, `hessian`.
 
 They are built on the autograd engine with `create_graph=True`, so they compose
-(`grad(grad(f))`, `hessian = jacrev(grad(f))`). Compiled functions work with the first-order
-reverse transforms (`grad`, `value_and_grad`, `vjp`, `jacrev`); differentiating their gradient
-again (`hessian`, and `jvp`, which needs it) raises NotImplementedError. Forward mode
+(`grad(grad(f))`, `hessian = jacrev(grad(f))`) and apply to compiled functions, whose
+derivatives of every order then run compiled code (each order's VJP is compiled on first
+use; see `specialization.compiled_call`). Forward mode
 (`jvp`) is the VJP of the VJP: `v -> J v` is the gradient, with respect to a dummy cotangent
 `u`, of `<J^T u, v>`, computed on the same adjoint IR as reverse mode.
 """

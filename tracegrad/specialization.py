@@ -15,6 +15,7 @@ import numpy as np
 from . import autograd, config, versions
 from .creation import draw
 from .ir import Function, Op, evaluate, vjp
+from .ir.vjp import vjp_function
 from .ir.partition import split
 from .sources import fingerprint, same, show, tensor_sig
 from .tensor import Tensor, edge_of
@@ -79,21 +80,22 @@ class Specialization:
         self.adjoint = None
         self.split = None
         self.hidden = []
-        compile_fn = backend(backend_name)
+        compile_fn = self._compile_fn = backend(backend_name)
         start = time.perf_counter()
         if wrt:
             self.adjoint = vjp(self.forward, wrt, name=f"{name}_vjp")
             # The backward recomputes cheap values from inputs and saved ones (ir/partition.py).
             # Residuals that are inputs are read from the inputs; the saved ones become extra
             # ("hidden") outputs of the forward program.
-            self.split = split(self.forward, self.adjoint, name=f"{name}_vjp")
+            self.split = split(self.forward, self.adjoint, name=f"{name}_vjp",
+                               overwritten=[traced.params[i] for i in self.mutated])
             param_index = {id(p): i for i, p in enumerate(traced.params)}
             self.hidden = self.split.saved
             hidden_index = {id(r): n_out + k for k, r in enumerate(self.hidden)}
             self.residual_src = [("in", param_index[id(r)]) if id(r) in param_index
                                  else ("out", hidden_index[id(r)])
                                  for r in self.split.residuals]
-        joint = Function(name, traced.params, traced.eqns,
+        joint = self.joint = Function(name, traced.params, traced.eqns,
                          self.forward.results + self.hidden + guard_vars + mutation_vars)
         self.out_types = [v.type for v in joint.results]
         self.forward_program = compile_fn(joint)
@@ -113,18 +115,14 @@ class Specialization:
     def _call_op(self, name) -> Op:
         adj = self.adjoint
         out_types = self.out_types
-        grad_types = [v.type for v in adj.fn.results]
         n_in = len(self.forward.params)
-        def second_order(*args):
-            raise NotImplementedError(
-                f"differentiating the gradient of the compiled function {name} "
-                f"(create_graph=True) is not supported yet; call it uncompiled for higher-order "
-                f"derivatives")
-
-        backward_op = Op(f"{name}_backward", kind="opaque",
-                         infer=lambda *types: grad_types,
-                         impl=lambda *arrays: tuple(self.backward_program(*arrays)),
-                         vjp=second_order)
+        backward_op = compiled_call(self.split.backward, self._compile_fn, f"{name}_backward",
+                                    self.backward_program)
+        # Gradients through the residual outputs only arise when a gradient of this function
+        # is differentiated again (create_graph=True): their VJP is compiled on first use.
+        hidden = Function(f"{name}_residuals", self.forward.params, self.forward.eqns,
+                          list(self.hidden))
+        hidden_op = []
 
         def rule(cts, outs, *inputs):
             if not isinstance(cts, tuple):
@@ -135,6 +133,12 @@ class Specialization:
             result = [None] * n_in
             for i, g in zip(adj.wrt, grads):
                 result[i] = g
+            hidden_cts = cts[self.n_out:self.n_out + len(self.hidden)]
+            if hidden_cts and not all(_is_zero(c) for c in hidden_cts):
+                if not hidden_op:
+                    hidden_op.append(vjp_call(hidden, self._compile_fn, f"{name}_residuals"))
+                for i, g in hidden_op[0](inputs, hidden_cts):
+                    result[i] = g if result[i] is None else result[i] + g
             return tuple(result)
 
         return Op(name, kind="opaque", infer=lambda *types: out_types,
@@ -202,3 +206,56 @@ class Specialization:
                                         out_index=i))
         self.hits += 1
         return results
+
+
+def _is_zero(value) -> bool:
+    """`value` is the zero cotangent the reverse-mode transform fills in for an output that
+    gets none (a `full` of 0 in the function being built)."""
+    from .ir import Sym
+    if not isinstance(value, Sym):
+        return False
+    for e in reversed(value.builder.eqns):
+        if any(v is value.var for v in e.outputs):
+            return e.op.name == "full" and e.attrs.get("value") == 0
+    return False
+
+
+def compiled_call(fn: Function, compile_fn, name: str, program=None) -> Op:
+    """An opaque op running `fn` compiled (with `program` if already compiled). Its VJP is
+    the compiled call of `fn`'s VJP function, built on first use, so derivatives of any
+    order run compiled code."""
+    state = {"program": program}
+    types = [r.type for r in fn.results]
+
+    def impl(*arrays):
+        if state["program"] is None:
+            state["program"] = compile_fn(fn)
+        return tuple(state["program"](*arrays))
+
+    def rule(cts, outs, *inputs):
+        cts = cts if isinstance(cts, tuple) else (cts,)
+        result = [None] * len(inputs)
+        if "vjp" not in state:
+            state["vjp"] = vjp_call(fn, compile_fn, f"{name}_vjp")
+        for i, g in state["vjp"](inputs, cts):
+            result[i] = g
+        return tuple(result)
+
+    return Op(name, kind="opaque", infer=lambda *ts: types, impl=impl, vjp=rule)
+
+
+def vjp_call(fn: Function, compile_fn, name: str):
+    """A callable (inputs, cotangents) -> [(input index, cotangent)] applying the compiled
+    VJP of `fn` with respect to its floating-point parameters."""
+    wrt = [i for i, p in enumerate(fn.params) if p.dtype.is_floating_point]
+    vfn, grad_of = vjp_function(fn, wrt, name=name)
+    op = compiled_call(vfn, compile_fn, name) if grad_of else None
+
+    def apply(inputs, cts):
+        if op is None:
+            return []
+        grads = op(*inputs, *cts)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return list(zip(grad_of, grads))
+
+    return apply

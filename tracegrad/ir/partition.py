@@ -14,9 +14,10 @@ only; matmuls, reductions, scans, gathers and scatters are never recomputed. In 
 each value is an edge of capacity its size in bytes from `in` to `out`; the source feeds the
 `in` of every value that cannot be recomputed, operands feed the `in` of cheap results, and the
 `out` of every value the adjoint reads feeds the sink. A minimum cut is a set of values to save
-of least total size; among minimum cuts the one nearest the sink is taken, so nothing is
-recomputed that would not make the saved set smaller. Saving exactly what the adjoint reads is
-always a cut, so the split never saves more bytes than the adjoint alone would.
+of least total size; of the minimum cuts the one nearest the sink is taken, which recomputes
+the fewest values (every other minimum cut recomputes at least those), so on a tie the value is
+saved. Saving exactly what the adjoint reads is always a cut, so the split never saves more
+bytes than the adjoint alone would.
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ _NOT_RECOMPUTED = ("guard",)   # a guard's result is a check of this call, not a
 
 @dataclass
 class Split:
+    """The result of `split`: the two functions, and what passes from one to the other."""
+
     forward: Function      # params -> (*outputs, *saved)
     backward: Function     # (*residuals, *cotangents) -> gradients, as the adjoint's results
     residuals: list        # forward Vars bound to backward.params[:len(residuals)]
@@ -48,15 +51,25 @@ class Split:
 
 
 def nbytes(v: Var) -> int:
+    """The size of a value's buffer."""
     return math.prod(v.shape) * v.dtype.itemsize
 
 
-def split(fwd: Function, adjoint, name: str | None = None) -> Split:
-    """Split `fwd` and its `adjoint` (a `vjp.Adjoint` of `fwd`) with the fewest saved bytes."""
+def split(fwd: Function, adjoint, name: str | None = None, overwritten=()) -> Split:
+    """Split `fwd` and its `adjoint` (a `vjp.Adjoint` of `fwd`) with the fewest saved bytes.
+
+    `overwritten` are parameters the caller updates in place after the forward: the backward
+    recomputes nothing from them (it would see the new values), so what depends on them is
+    saved."""
     params = {id(p) for p in fwd.params}
+    stale = {id(p) for p in overwritten}
     producer = {id(v): e for e in fwd.eqns for v in e.outputs}
     needed = list(adjoint.residuals)
-    saved_ids = _min_cut(needed, params, producer)
+
+    def cheap(eqn) -> bool:
+        return recomputable(eqn) and not any(id(a) in stale for a in eqn.inputs)
+
+    saved_ids = _min_cut(needed, params, producer, cheap)
 
     # The values the backward recomputes: what the needed values depend on, up to saved ones.
     recompute, stack = set(), [v for v in needed if id(v) not in params]
@@ -65,6 +78,7 @@ def split(fwd: Function, adjoint, name: str | None = None) -> Split:
         if id(v) in saved_ids or id(v) in params or id(producer[id(v)].outputs[0]) in recompute:
             continue
         eqn = producer[id(v)]
+        assert cheap(eqn), f"{eqn.op.name}: the cut left it neither saved nor cheap"
         recompute.add(id(eqn.outputs[0]))
         stack += [a for a in eqn.inputs if isinstance(a, Var)]
     used_params = {id(a) for e in fwd.eqns if id(e.outputs[0]) in recompute
@@ -128,7 +142,7 @@ def _cheap(op, types, attrs) -> bool:
     return _composites[key]
 
 
-def _min_cut(needed, params, producer) -> set:
+def _min_cut(needed, params, producer, cheap) -> set:
     """Ids of the values to save: a minimum cut, the one nearest the sink (see module doc)."""
     values, stack = {}, [v for v in needed if id(v) not in params]
     while stack:                      # the values the needed ones may be recomputed from
@@ -137,7 +151,7 @@ def _min_cut(needed, params, producer) -> set:
             continue
         values[id(v)] = v
         eqn = producer[id(v)]
-        if recomputable(eqn):
+        if cheap(eqn):
             stack += [a for a in eqn.inputs if isinstance(a, Var) and id(a) not in params]
     inf = 1 + sum(nbytes(v) for v in values.values())
     cap: dict = {}
@@ -153,7 +167,7 @@ def _min_cut(needed, params, producer) -> set:
     for i, v in values.items():
         edge(("in", i), ("out", i), nbytes(v))
         eqn = producer[i]
-        if not recomputable(eqn):
+        if not cheap(eqn):
             edge("S", ("in", i), inf)
             continue
         for a in eqn.inputs:

@@ -135,3 +135,21 @@ def vjp(fwd: Function, wrt, name: str | None = None, retain=()) -> Adjoint:
     fn = canonicalize(fn)
     return Adjoint(fn, [residual_of[id(v)] for v in res_params], grad_of,
                    [readers.get(id(v), set()) for v in res_params], kept, saved_by)
+
+
+def vjp_function(fn: Function, wrt, name: str | None = None) -> tuple[Function, list]:
+    """(x..., ct...) -> the cotangents of the parameters `wrt` of `fn`, as one Function that
+    recomputes the forward values its rules read (so it depends only on its parameters and
+    can be compiled or differentiated again); also the parameter index of each result."""
+    adj = vjp(fn, wrt, name=name or f"{fn.name}_vjp")
+    n_res = adj.n_residuals
+    subst = {id(p): r for p, r in zip(adj.fn.params[:n_res], adj.residuals)}
+
+    def look(a):
+        return subst.get(id(a), a) if isinstance(a, Var) else a
+
+    eqns = list(fn.eqns) + [type(e)(e.op, [look(a) for a in e.inputs], e.outputs, e.attrs,
+                                    e.origin) for e in adj.fn.eqns]
+    out = Function(adj.fn.name, list(fn.params) + adj.fn.params[n_res:], eqns,
+                   [look(r) for r in adj.fn.results[:len(adj.wrt)]])
+    return simplify(out), list(adj.wrt)
