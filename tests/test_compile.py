@@ -476,3 +476,10 @@ def test_signature_keys_of_numpy_scalars_and_tuples():
     assert h.trace_count == 1
     with pytest.raises(RuntimeError, match="assigning .data inside tracegrad.compile"):
         tg.compile(lambda x: setattr(x, "data", x) or x)(tg.ones(1))
+
+
+def test_named_tuple_results_keep_their_type():
+    f = tg.compile(lambda x: x.max(dim=1))
+    r = f(tg.tensor([[1.0, 3.0], [4.0, 2.0]]))
+    assert type(r).__name__ == "max" and r.values.tolist() == [3.0, 4.0]
+    assert r.indices.tolist() == [1, 0]

@@ -243,3 +243,27 @@ def test_provenance_comments_round_trip():
 def test_verifier_errors_name_the_line_and_rule(text, message):
     with pytest.raises(ValueError, match=message):
         parse_function(text)
+
+
+# ---- property: random programs keep their values through the pipeline -----------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from test_random_graphs import assert_same, program_fn, programs  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_programs_keep_their_values_through_the_pipeline(program):
+    from tracegrad.codegen import compile_function
+    inputs, steps, outs = program
+    args = [tg.tensor(a.copy()) for a, _ in inputs]
+    traced = tg.compile(program_fn(steps, outs)).trace(args)
+    params = [np.asarray(a) for a, _ in inputs] + [t.numpy() for t in traced.captured]
+    with np.errstate(all="ignore"):
+        before = evaluate(traced.recorded, params)
+        after = evaluate(traced.fn, params)
+        compiled = compile_function(traced.fn)(*params)
+    single = any(a.dtype == np.float32 for a, _ in inputs)
+    for b, a, c in zip(before, after, compiled):
+        assert_same(a, b, single)
+        assert_same(c, b, single)

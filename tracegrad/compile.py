@@ -35,7 +35,8 @@ class Traced(NamedTuple):
     guards: list
     captured: list           # tensors the function closes over (inputs after the arguments)
     out_requires: list       # per output: requires_grad
-    multiple: bool           # the function returned a tuple
+    multiple: object         # the tuple type the function returned (a named tuple's class),
+                             # or False for a single tensor
     recorded: Function       # as recorded, before the pass pipeline
     random: list             # (kind, shape, dtype, params, value drawn while tracing)
     mutated: list            # parameter positions updated in place (results after the guards)
@@ -106,7 +107,7 @@ class CompiledFunction:
                     if i:  # most recently used first: loops tend to repeat a path
                         specs.insert(0, specs.pop(i))
                     self._last = spec
-                    return tuple(outs) if spec.multiple else outs[0]
+                    return _pack(outs, spec.multiple)
                 why = (f"guard {outs.describe()} was {not outs.expect}, "
                        f"expected {outs.expect}")
             reason = reason or why
@@ -132,7 +133,7 @@ class CompiledFunction:
             # clock or a random generator): this call at least is exactly eager.
             return self.fn(*args, **kwargs)
         self._last = spec
-        return tuple(outs) if spec.multiple else outs[0]
+        return _pack(outs, spec.multiple)
 
     def trace(self, flat, keys=()):
         """Trace for the arguments `flat` (positional, then keyword values in `keys` order).
@@ -171,7 +172,9 @@ class CompiledFunction:
             g.var = var
         self.trace_count += 1
         return Traced(fn, len(outs), trace.guards, trace.captured,
-                      [o.requires_grad for o in outs], isinstance(out, (tuple, list)), recorded,
+                      [o.requires_grad for o in outs],
+                      (type(out) if hasattr(out, "_fields") else tuple)
+                      if isinstance(out, (tuple, list)) else False, recorded,
                       trace.random, [pos for pos, _ in mutated])
 
     def _specialize(self, flat, keys, sig, reason) -> Specialization:
@@ -272,6 +275,14 @@ class Explanation:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _pack(outs: list, multiple):
+    """The outputs as the function returned them: a tensor, a tuple, or a named tuple
+    (`torch.return_types.max`-like results keep `.values` / `.indices`)."""
+    if not multiple:
+        return outs[0]
+    return tuple(outs) if multiple is tuple else multiple(*outs)
 
 
 def _is_module(a) -> bool:

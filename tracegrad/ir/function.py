@@ -152,6 +152,10 @@ def format_function(fn: Function, name: str | None = None, anonymous: bool = Fal
     for i, p in enumerate(fn.params):
         hint = None if anonymous else p.hint
         n = hint if hint and hint not in taken and not hint.isdigit() else f"arg{i}"
+        k = 0
+        while n in taken:   # a hint may already use the positional name
+            k += 1
+            n = f"arg{i}_{k}"
         taken.add(n)
         names[id(p)] = n
     counter = 0

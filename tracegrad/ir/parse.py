@@ -77,8 +77,15 @@ def _strip_comment(line: str) -> str:
 
 
 def _attr_value(node):
+    """A Python literal, a dtype name (`f32`), or a float printed as `inf`/`nan` (repr)."""
     if isinstance(node, ast.Name):
-        return dtype_named(node.id)
+        return float(node.id) if node.id in ("inf", "nan") else dtype_named(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(
+            node.operand, ast.Name):
+        return -_attr_value(node.operand)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = [_attr_value(e) for e in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else items
     return ast.literal_eval(node)
 
 
@@ -111,7 +118,7 @@ def parse_function(text: str) -> Function:
         raise ParseError(f"line {n}: expected 'func @name(...) -> (...) {{'")
     params = []
     for name, type_text in _VALUE.findall(m[2]):
-        v = env[name] = Var(parse_type(type_text), None if re.fullmatch(r"arg\d+", name) else name)
+        v = env[name] = Var(parse_type(type_text), name)
         params.append(v)
     eqns, results = [], None
     for n, line in lines[1:]:
