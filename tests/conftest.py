@@ -1,5 +1,5 @@
 """Test-session settings: compiled code is cached on disk in a temporary directory, never in
-the user's cache; and every IR function the pass pipeline sees during a test must survive a
+the user's cache; the IR verifier runs after every pass; and every IR function the pass pipeline sees during a test must survive a
 print -> parse -> print round trip (checked when the test finishes)."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tracegrad.ir import passes
 def _private_disk_cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("TRACEGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("tracegrad-cache")))
+    mp.setenv("TRACEGRAD_VERIFY", "1")   # the verifier runs after every pass of every test
     yield
     mp.undo()
 

@@ -102,12 +102,27 @@ class Function:
         text = format_function(self, name="f", anonymous=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def verify(self) -> None:
+    def free_vars(self) -> list:
+        """Values used but defined nowhere in the function (a function under construction,
+        like the adjoint before its parameters are set)."""
+        defined = set(map(id, self.params))
+        free = {}
+        for eqn in self.eqns:
+            for a in eqn.inputs:
+                if isinstance(a, Var) and id(a) not in defined:
+                    free[id(a)] = a
+            defined.update(id(v) for v in eqn.outputs)
+        for r in self.results:
+            if isinstance(r, Var) and id(r) not in defined:
+                free[id(r)] = r
+        return list(free.values())
+
+    def verify(self, free=()) -> None:
         """Check SSA form (single definitions, no use before definition), arity, attributes
-        and types (every equation's result types re-inferred by its op's type rule).
-        Errors are ValueErrors naming the line as printed (the header is line 1) and the
-        rule broken."""
-        defined = set()
+        and types (every equation's result types re-inferred by its op's type rule); `free`
+        values count as defined. Errors are ValueErrors naming the line as printed (the
+        header is line 1) and the rule broken."""
+        defined = set(map(id, free))
         for p in self.params:
             if id(p) in defined:
                 raise ValueError("line 1: a parameter is listed twice (rule: single definition)")

@@ -36,24 +36,26 @@ def run_pipeline(fn: Function, passes=DEFAULT_PIPELINE, *, canonical: bool = Tru
     MAX_ROUNDS rounds), then `canonicalize` when `canonical`."""
     verify = verify_enabled() if verify is None else verify
     out = out or sys.stderr
+    # A function under construction may use values it does not define yet; they stay free.
+    free = fn.free_vars() if verify else ()
     state = _fingerprint(fn)
     for _ in range(MAX_ROUNDS):
         for name in passes:
-            fn = _run(name, fn, verify, print_after_all, out)
+            fn = _run(name, fn, verify, print_after_all, out, free)
         new = _fingerprint(fn)
         if new == state:
             break
         state = new
     if canonical:
-        fn = _run("canonicalize", fn, verify, print_after_all, out)
+        fn = _run("canonicalize", fn, verify, print_after_all, out, free)
     return fn
 
 
-def _run(name: str, fn: Function, verify: bool, dump: bool, out) -> Function:
+def _run(name: str, fn: Function, verify: bool, dump: bool, out, free=()) -> Function:
     fn = PASSES[name](fn)
     if verify:
         try:
-            fn.verify()
+            fn.verify(free)
         except ValueError as e:
             raise ValueError(f"IR invalid after pass {name!r}: {e}") from None
     if dump:
