@@ -236,3 +236,26 @@ def test_nothing_is_recomputed_from_inputs_the_call_overwrites():
     f(x, w).backward()
     assert w.grad.tolist() == [2.0, 2.0, 2.0] and x.tolist() == [1.0, 1.0, 1.0]
     assert f.specializations[0].saved_bytes == 12
+
+
+def test_linear_gelu_layer_norm_blocks_save_pre_activations_and_statistics():
+    tg.manual_seed(0)
+    model = tg.nn.Sequential(*[m for _ in range(2) for m in (
+        tg.nn.Linear(64, 64), tg.nn.GELU(), tg.nn.LayerNorm(64))]).double()
+    x = tg.randn(32, 64, dtype=tg.float64)
+
+    def loss(model, x):
+        return (model(x) ** 2).mean()
+    f = tg.compile(loss)
+    f(model, x).backward()
+    compiled = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    loss(model, x).backward()
+    for c, p in zip(compiled, model.parameters()):
+        np.testing.assert_allclose(c, p.grad.numpy(), rtol=1e-10, atol=1e-14)
+    # Per block: the pre-activation x @ w + b (gelu and layer_norm are recomputed from it) and
+    # layer_norm's mean and reciprocal standard deviation per row.
+    split_ = f.specializations[0].split
+    assert split_.saved_bytes == 2 * (32 * 64 + 32 + 32) * 8
+    assert sorted(str(v.type) for v in split_.saved) == ["f64[32,1]"] * 4 + ["f64[32,64]"] * 2
+    assert split_.unsplit_bytes > 4 * split_.saved_bytes
