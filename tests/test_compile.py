@@ -483,3 +483,18 @@ def test_named_tuple_results_keep_their_type():
     r = f(tg.tensor([[1.0, 3.0], [4.0, 2.0]]))
     assert type(r).__name__ == "max" and r.values.tolist() == [3.0, 4.0]
     assert r.indices.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_division_by_zero_raises_in_compiled_code_too(backend):
+    f = tg.compile(lambda x, y: (x % y, x.fmod(y)), backend=backend)
+    a, b = f(tg.tensor([5, -7]), tg.tensor([2, 3]))
+    assert a.tolist() == [1, 2] and b.tolist() == [1, -1]
+    for divisor in ([2, 0], [0, 0]):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            f(tg.tensor([5, -7]), tg.tensor(divisor))
+    assert f.trace_count == 1                     # a check, not a new specialization
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        tg.compile(lambda x: x % 0, backend=backend)(tg.tensor([1]))
+    out = tg.compile(lambda x, y: x % y, backend=backend)(tg.tensor([5.0]), tg.tensor([0.0]))
+    assert np.isnan(out.numpy()).all()            # floats give NaN, as in PyTorch

@@ -188,6 +188,8 @@ class Specialization:
                 raise
         for g, value in zip(self.guards, outs[self._guard_at:]):
             if bool(value) != g.expect:
+                if g.error is not None:   # a runtime check (integer division by zero...)
+                    raise RuntimeError(g.error)
                 return g
         node = None
         if self.backward_program is not None:  # grad mode is part of the signature

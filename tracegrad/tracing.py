@@ -42,9 +42,12 @@ class Guard:
     at: str        # "file:line: source" of the Python code that read the value
     what: str      # "bool()", ".item()", ...
     value: str     # the value read, for messages
+    error: str | None = None   # a runtime check: when the predicate holds, raise this
 
     def describe(self) -> str:
         """`line 12: if x.sum() > 0:` for a truth value, `line 3: ... (.item() == 2.5)`."""
+        if self.error is not None:
+            return f"`{_short(self.at)}` (check: {self.what} raises {self.error})"
         if self.what == "bool()":
             return f"`{_short(self.at)}`"
         return f"`{_short(self.at)}` ({self.what} == {self.value})"
@@ -137,6 +140,8 @@ class Trace:
         atoms = [a if isinstance(a, Literal) else self._lift(a) for a in inputs]
         outs = self.builder.emit_vars(op, atoms, attrs)
         self.builder.eqns[-1].origin = _short_frame()
+        if op.runtime_check is not None:
+            self._runtime_checks(op, inputs, attrs)
         differentiable = op.differentiable and any(
             isinstance(a, Tensor) and a._requires_grad for a in inputs)
         requires = differentiable and is_grad_enabled()
@@ -147,6 +152,17 @@ class Trace:
         results = [Tensor._make(None, requires_grad=requires and v.dtype.is_floating_point,
                                 trace=self, var=v) for v in outs]
         return results[0] if len(results) == 1 else tuple(results)
+
+    def _runtime_checks(self, op, inputs, attrs) -> None:
+        """Record `op`'s error conditions as guards that raise (see `Op.runtime_check`); one
+        that holds for the inputs being traced raises now, as eager code would."""
+        at = _user_frame()
+        for pred, message in op.runtime_check(*inputs, **attrs):
+            var = self._lift(pred)
+            if self.values_known and bool(self.value(pred)):
+                raise RuntimeError(message)
+            var = self.builder.emit_vars(ops.guard, [var], {"expect": False, "at": at})[0]
+            self.guards.append(Guard(var, False, at, op.name, "", error=message))
 
     def detach(self, t: Tensor) -> Tensor:
         return self.apply(ops.stop_gradient, [t], {})

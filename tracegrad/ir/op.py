@@ -36,6 +36,10 @@ class Op:
     listed:    (operand index, is a literal) -> whether the operand appears in a node's
                `next_functions`; PyTorch omits the Python scalars of its scalar overloads
                (pow, rsub) and `where`'s condition. Default: all operands.
+    runtime_check: (*inputs, **attrs) -> [(0-d bool Value, message)]: errors the numpy
+               `impl` raises on some values (integer division by zero). Compiled code cannot
+               raise mid-loop, so a traced call computes each predicate and raises
+               RuntimeError(message) after the run when one holds.
     """
 
     def __init__(self, name: str, *, kind: str, infer: Callable, impl: Callable,
@@ -44,7 +48,8 @@ class Op:
                  decompose: Callable | None = None, grad_fn: str | Callable | None = None,
                  promote: str | None = None, promote_from: int = 0,
                  check: Callable | None = None,
-                 listed: Callable[[int, bool], bool] | None = None):
+                 listed: Callable[[int, bool], bool] | None = None,
+                 runtime_check: Callable | None = None):
         self.name = name
         self.kind = kind
         self.infer = infer
@@ -58,6 +63,7 @@ class Op:
         self.promote_from = promote_from
         self.check = check
         self.listed = listed or (lambda index, is_literal: True)
+        self.runtime_check = runtime_check
         self.differentiable = vjp is not None
 
     def infer_types(self, in_types, attrs) -> list[TensorType]:

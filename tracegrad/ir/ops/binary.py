@@ -11,6 +11,7 @@ import numpy as np
 from ..op import Value, defop
 from ..types import bool_
 from .elementwise import _broadcast, where
+from .reduce import reduce_any
 from .unary import floor, trunc
 
 
@@ -43,6 +44,18 @@ minimum = defop(
 def _int_divisor_check(y):
     if y.dtype.kind in "iu" and np.any(y == 0):
         raise RuntimeError("ZeroDivisionError")
+
+
+def _zero_divisor_literal(x, y):
+    if not isinstance(y, Value) and not y.dtype.is_floating_point and y.value == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _zero_divisor(x, y):
+    """Integer division by a zero element raises (PyTorch's and the impl's behaviour)."""
+    if not isinstance(y, Value) or y.dtype.is_floating_point:
+        return []
+    return [(reduce_any(y == 0, dims=tuple(range(y.ndim)), keepdim=False), "ZeroDivisionError")]
 
 
 def _remainder_impl(x, y):
@@ -78,11 +91,13 @@ remainder = defop(
     "remainder", kind="elementwise", infer=_no_bool("remainder_cpu"), promote="same",
     impl=_remainder_impl,
     vjp=_quotient_grad(floor), lower=lambda e, x, y: e.remainder(x, y),
-    grad_fn=_scalar_overload("Remainder"), listed=lambda index, is_literal: not is_literal)
+    grad_fn=_scalar_overload("Remainder"), listed=lambda index, is_literal: not is_literal,
+    check=_zero_divisor_literal, runtime_check=_zero_divisor)
 fmod = defop(
     "fmod", kind="elementwise", infer=_no_bool("fmod_cpu"), promote="same", impl=_fmod_impl,
     vjp=_quotient_grad(trunc), lower=lambda e, x, y: e.fmod(x, y),
-    grad_fn=_scalar_overload("Fmod"), listed=lambda index, is_literal: not is_literal)
+    grad_fn=_scalar_overload("Fmod"), listed=lambda index, is_literal: not is_literal,
+    check=_zero_divisor_literal, runtime_check=_zero_divisor)
 
 
 def _atan2_vjp(ct, out, y, x):
