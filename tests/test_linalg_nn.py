@@ -134,10 +134,17 @@ def test_einsum_misplaced_dots_raise_as_in_pytorch():
             torch.einsum(eq, torch.ones(2, 3))
 
 
-def test_sdpa_dropout_is_a_clear_error():
-    q = tg.ones(2, 3)
-    with pytest.raises(NotImplementedError, match="dropout_p"):
-        F.scaled_dot_product_attention(q, q, q, dropout_p=0.1)
+def test_sdpa_dropout_drops_weights_like_dropout_and_compiles():
+    rng = np.random.default_rng(3)
+    q, k, v = (tg.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(3))
+    tg.manual_seed(5)
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    tg.manual_seed(5)
+    weights = F.dropout(F.softmax(q @ k.T / np.sqrt(3.0), dim=-1), 0.5)
+    np.testing.assert_allclose(out.numpy(), (weights @ v).numpy(), rtol=1e-5, atol=1e-6)
+    f = tg.compile(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=0.5))
+    tg.manual_seed(5)
+    np.testing.assert_allclose(f(q, k, v).numpy(), out.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_out_of_range_targets_raise_in_compiled_code_too():

@@ -144,10 +144,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale=None, enable_gqa: bool = False):
     """softmax(q @ k^T * scale + mask) @ v, scale = 1/sqrt(E) by default. A bool mask keeps
-    the positions where it is True; a float mask is added; `is_causal` keeps j <= i."""
-    if dropout_p != 0.0:
-        raise NotImplementedError("scaled_dot_product_attention: dropout_p > 0 is not supported "
-                                  "(no compiled RNG); use dropout_p=0")
+    the positions where it is True; a float mask is added; `is_causal` keeps j <= i;
+    `dropout_p` drops attention weights (seeded by `tracegrad.manual_seed`)."""
     if enable_gqa:
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     if is_causal and attn_mask is not None:
@@ -165,7 +163,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             scores = ops.where(attn_mask, scores, -math.inf)
         else:
             scores = scores + attn_mask
-    out = ops.matmul(ops.softmax(scores, dim=scores.ndim - 1), value)
+    weights = ops.softmax(scores, dim=scores.ndim - 1)
+    if dropout_p != 0.0:   # applied whenever given, as PyTorch does (no training flag)
+        weights = dropout(weights, dropout_p, training=True)
+    out = ops.matmul(weights, value)
     # PyTorch's CPU flash kernel takes 4-D inputs of one head dim; its math path ends in matmul
     if all(t.ndim == 4 for t in (query, key, value)) and e == key.shape[-1] == value.shape[-1]:
         return _overload(out, "ScaledDotProductFlashAttentionForCpuBackward0")
