@@ -155,3 +155,13 @@ def test_out_of_range_targets_raise_in_compiled_code_too():
         f(x, tg.tensor([1, 2, 4]))
     with pytest.raises(IndexError, match="Target 4 is out of bounds."):
         F.cross_entropy(x, tg.tensor([1, 2, 4]))
+
+
+def test_compiled_cross_entropy_reports_out_of_range_targets_as_pytorch_does():
+    f = tg.compile(lambda x, t: F.cross_entropy(x, t))
+    x = tg.randn(3, 4)
+    f(x, tg.tensor([0, 1, 3]))
+    with pytest.raises(IndexError, match="^Target 4 is out of bounds.$"):
+        f(x, tg.tensor([0, 4, 1]))
+    with pytest.raises(IndexError, match="^Target -2 is out of bounds.$"):
+        F.cross_entropy(x, tg.tensor([0, -2, 1]))

@@ -134,7 +134,7 @@ def _nll(logp, target, weight, ignore_index, reduction):
     where_class = tuple(target.shape[:1]) + (1,) + tuple(target.shape[1:]) \
         if logp.ndim >= 2 else (1,)
     picked = ops.gather(logp, ops.reshape(safe, shape=where_class), dims=(dim,), wrap=False,
-                        error="index")
+                        error="target")
     picked = ops.reshape(picked, shape=tuple(target.shape))
     if weight is None:
         w = ops.where(counted, 1.0, 0.0)

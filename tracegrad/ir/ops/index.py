@@ -24,6 +24,8 @@ def index_error(error, index: int, dim: int, size: int) -> Exception:
     kind, dims = error if isinstance(error, tuple) else (error, None)
     if kind == "index_select":
         return IndexError("index out of range in self")
+    if kind == "target":   # class targets of nll_loss / cross_entropy
+        return IndexError(f"Target {index} is out of bounds.")
     if kind == "one_hot":
         return RuntimeError("Class values must be non-negative." if index < 0
                             else "Class values must be smaller than num_classes.")
