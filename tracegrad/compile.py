@@ -61,13 +61,23 @@ class CompiledFunction:
     def signature(self, flat, keys=()) -> tuple:
         """The specialization key of a call: per argument, a tensor's (shape, dtype,
         requires_grad) or a non-tensor's value; keyword names; grad mode."""
-        sig = []
+        return self._scan(flat, keys)[0]
+
+    @staticmethod
+    def _scan(flat, keys) -> tuple:
+        """(signature, the tensors the call passes to compiled code: see `_call_tensors`), in
+        one pass over the arguments: this runs on every call."""
+        sig, tensors, module_tensors = [], [], []
         for a in flat:
             if isinstance(a, Tensor):
-                sig.append(("tensor", tuple(a.shape), a.dtype.name, a.requires_grad))
+                t = a._type
+                sig.append(("tensor", t.shape, t.dtype.name, a._requires_grad))
+                tensors.append(a)
             elif _is_module(a):
+                named = _module_tensors(a)
+                module_tensors += [t for _, t in named]
                 state = tuple((name, tuple(t.shape), t.dtype.name, t.requires_grad)
-                              for name, t in _module_tensors(a))
+                              for name, t in named)
                 sig.append(("module", id(a), state,
                             tuple(m.training for m in a.modules())))
             else:
@@ -77,7 +87,7 @@ class CompiledFunction:
                     raise TypeError(f"tracegrad.compile: argument of type {type(a).__name__} is "
                                     f"neither a Tensor nor hashable") from None
                 sig.append(("const", _const_key(a)))
-        return (tuple(sig), keys, is_grad_enabled())
+        return (tuple(sig), keys, is_grad_enabled()), tensors + module_tensors
 
     def _names(self, n_positional: int, keys) -> list:
         return _param_names(self.fn, n_positional) + list(keys)
@@ -91,12 +101,14 @@ class CompiledFunction:
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if current_trace() is not None or config.disable_compile or self.eager_reason:
+        if current_trace() is not None or self.eager_reason or config.disable_compile:
             return self.fn(*args, **kwargs)  # inside another trace: inline; else eager
-        keys = tuple(sorted(kwargs))
-        flat = list(args) + [kwargs[k] for k in keys]
-        sig = self.signature(flat, keys)
-        tensors = _call_tensors(flat)
+        if kwargs:
+            keys = tuple(sorted(kwargs))
+            flat = list(args) + [kwargs[k] for k in keys]
+        else:
+            keys, flat = (), args
+        sig, tensors = self._scan(flat, keys)
         reason = None
         specs = self._by_signature.get(sig, ())
         for i, spec in enumerate(specs):
@@ -286,8 +298,13 @@ def _pack(outs: list, multiple):
 
 
 def _is_module(a) -> bool:
-    from .nn.modules import Module
-    return isinstance(a, Module)
+    global _Module
+    if _Module is None:   # imported on first use: tracegrad.nn imports this module's package
+        from .nn.modules import Module as _Module
+    return isinstance(a, _Module)
+
+
+_Module = None
 
 
 def _module_tensors(m) -> list:

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import autograd, config, versions
 from .creation import draw
-from .ir import Function, Op, evaluate, vjp
+from .ir import Function, Op, vjp
+from .ir.interpreter import Evaluator
 from .ir.vjp import vjp_function
 from .ir.partition import split
 from .sources import fingerprint, same, show, tensor_sig
@@ -26,9 +27,10 @@ class InterpretedProgram:
 
     def __init__(self, fn: Function):
         self.fn = fn
+        self._run = Evaluator(fn)
 
     def __call__(self, *arrays):
-        return evaluate(self.fn, arrays)
+        return self._run(arrays)
 
 
 def backend(name: str):
@@ -173,11 +175,11 @@ class Specialization:
     def run(self, tensors, captured):
         """Run the compiled forward on `tensors`, then the `captured` ones. Returns the output
         tensors, or the first guard that disagrees (this call takes another path)."""
-        inputs = list(tensors) + list(captured)
+        inputs = tensors + captured if captured else tensors
         if self.random:
             draws, self._first_draws = self._first_draws or [
                 draw(*spec) for spec in self.random], None
-            inputs += [Tensor._make(d) for d in draws]
+            inputs = inputs + [Tensor._make(d) for d in draws]
         arrays = [t._data for t in inputs]
         try:
             outs = self.forward_program(*arrays)
@@ -202,10 +204,11 @@ class Specialization:
                 np.copyto(target, value, casting="unsafe")
                 versions.bump(target)
         results = []
-        for i, (o, req) in enumerate(zip(outs[:self.n_out], self.out_requires)):
+        for i, (o, req, t) in enumerate(zip(outs[:self.n_out], self.out_requires,
+                                            self.out_types)):
             grad = node is not None and req
             results.append(Tensor._make(o, requires_grad=grad, grad_fn=node if grad else None,
-                                        out_index=i))
+                                        out_index=i, type=t))
         self.hits += 1
         return results
 

@@ -7,8 +7,8 @@ dtypes and calls `Tensor._bind`: concrete tensors evaluate the op's numpy refere
 """
 from __future__ import annotations
 
+import functools
 import math
-
 import threading
 import warnings
 
@@ -16,8 +16,8 @@ import numpy as np
 
 from . import autograd, return_types, versions
 from .grad_mode import is_grad_enabled, no_grad
-from .ir import Literal, TensorType, Value, ops, run_op
-from .ir.interpreter import literal_value
+from .ir import Literal, TensorType, Value, ops
+from .ir.interpreter import literal_value, run_op_quiet
 from .ir.types import DType, bool_, float32, float64, from_numpy_dtype, int64
 from .printing import tensor_repr
 from .size import Size
@@ -54,6 +54,12 @@ def _normalize_dims(dim, ndim: int) -> tuple:
     return tuple(sorted(out)) if ndim else ()
 
 
+@functools.lru_cache(maxsize=1024)
+def _array_type(shape: tuple, npdtype) -> TensorType:
+    """The type of an array (cached: `Tensor._make` runs for every eager result)."""
+    return TensorType(shape, from_numpy_dtype(npdtype))
+
+
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = shape[0]
@@ -72,8 +78,7 @@ class Tensor(Value):
     def _make(cls, data=None, requires_grad=False, grad_fn=None, out_index=0,
               trace=None, var=None, type=None) -> "Tensor":
         t = object.__new__(cls)
-        t._type = type or (var.type if data is None
-                           else TensorType(data.shape, from_numpy_dtype(data.dtype)))
+        t._type = type or (var.type if data is None else _array_type(data.shape, data.dtype))
         t._data = data
         t._trace = trace
         t._var = var
@@ -950,12 +955,17 @@ def _overload(out: Tensor, name: str) -> Tensor:
 
 def _eager_apply(op, inputs, attrs):
     """Evaluate `op` on concrete operands and record a Node if a gradient will be wanted."""
-    arrays = [a._data if isinstance(a, Tensor) else literal_value(a) for a in inputs]
-    out_types = op.infer_types([a.type for a in inputs], attrs)
-    with np.errstate(all="ignore"):
-        outs = run_op(op, arrays, attrs, out_types)
-    record = (op.differentiable and is_grad_enabled()
-              and any(isinstance(a, Tensor) and a._requires_grad for a in inputs))
+    arrays, types, wants_grad = [], [], False
+    for a in inputs:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            wants_grad = wants_grad or a._requires_grad
+        else:
+            arrays.append(literal_value(a))
+        types.append(a.type)
+    out_types = op.infer_types(types, attrs)
+    outs = run_op_quiet(op, arrays, attrs, out_types)
+    record = wants_grad and op.differentiable and is_grad_enabled()
     node = None
     if record:
         saved = [None if isinstance(a, Literal) else x for a, x in zip(inputs, arrays)]

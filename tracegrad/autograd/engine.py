@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import versions
-from ..ir import Adjoint, Eqn, Function, Op, Var, evaluate, vjp
+from ..ir import Adjoint, Eqn, Function, Op, TensorType, Var, vjp
+from ..ir.interpreter import Evaluator
 from ..size import Size
 
 BACKWARD_TWICE = (
@@ -137,6 +138,9 @@ def walk_graph(root: Node, out_index: int, wanted=()):
     """The nodes under `root`, the tensors that get gradients (leaves that require grad in
     first-use order, then non-leaves that retain grad or are `wanted`), and the graph's
     structural signature: equal signatures have the same adjoint."""
+    if not wanted and not root.retained and not root.hooks and \
+            all(e[0] != "node" for e in root.edges):
+        return _walk_single(root, out_index)
     nodes = topological_nodes(root)
     index = {id(n): i for i, n in enumerate(nodes)}
     leaves, leaf_index, entries, retained, kept = [], {}, [], [], []
@@ -145,26 +149,48 @@ def walk_graph(root: Node, out_index: int, wanted=()):
             retained.append((index[id(t.grad_fn)], t._out_index))
             kept.append(t)
     for i, n in enumerate(nodes):
-        for o, t in sorted((n.retained or {}).items()):
-            if (i, o) not in retained:
-                retained.append((i, o))
-                kept.append(t)
-        edges = []
-        for e in n.edges:
-            if e[0] == "node":
-                edges.append(("node", index[id(e[1])], e[2]))
-            elif e[0] == "leaf":
-                k = leaf_index.get(id(e[1]))
-                if k is None:
-                    k = leaf_index[id(e[1])] = len(leaves)
-                    leaves.append(e[1])
-                edges.append(("leaf", k, e[1].type))
-            else:
-                edges.append(e)
+        if n.retained:
+            for o, t in sorted(n.retained.items()):
+                if (i, o) not in retained:
+                    retained.append((i, o))
+                    kept.append(t)
+        edges = _signature_edges(n, index, leaves, leaf_index)
         hooks = tuple((o, tuple(fns)) for o, fns in sorted(n.hooks.items()) if fns) \
             if n.hooks else ()
-        entries.append((n.op, tuple(n.attrs.items()), tuple(edges), hooks))
+        entries.append((n.op, tuple(n.attrs.items()), edges, hooks))
     return nodes, leaves, kept, (tuple(entries), out_index, tuple(retained))
+
+
+def _walk_single(root: Node, out_index: int):
+    """`walk_graph` for a root whose operands are all leaves or constants, with no hooks or
+    retained gradients (a compiled function's output, a one-op loss): the same result
+    without the general walk, since this runs on every backward."""
+    leaves = []
+    entry = (root.op, tuple(root.attrs.items()), _signature_edges(root, {}, leaves, {}), ())
+    return [root], leaves, [], ((entry,), out_index, ())
+
+
+def _signature_edges(node: Node, index: dict, leaves: list, leaf_index: dict) -> tuple:
+    """A node's operands in a graph signature: nodes by position (`index`), leaves by first
+    use (appended to `leaves`), types as (shape, dtype), which hash in C (a TensorType's
+    dataclass hash is Python code, and the signature is hashed on every backward)."""
+    edges = []
+    for e in node.edges:
+        kind = e[0]
+        if kind == "node":
+            edges.append(("node", index[id(e[1])], e[2]))
+        elif kind == "leaf":
+            k = leaf_index.get(id(e[1]))
+            if k is None:
+                k = leaf_index[id(e[1])] = len(leaves)
+                leaves.append(e[1])
+            t = e[1].type
+            edges.append(("leaf", k, t.shape, t.dtype))
+        elif kind == "const":
+            edges.append(("const", e[1].shape, e[1].dtype))
+        else:
+            edges.append(e)
+    return tuple(edges)
 
 
 @dataclass
@@ -174,6 +200,7 @@ class BackwardPlan:
     adjoint: Adjoint
     places: list   # per residual: ("out"|"saved", node index, slot) of every node reading it
     saved_by: set  # indices of the nodes whose rules read saved values
+    run: Evaluator  # evaluates the adjoint
 
 
 def graph_function(signature, out_types) -> tuple[Function, list, list]:
@@ -192,10 +219,10 @@ def graph_function(signature, out_types) -> tuple[Function, list, list]:
                 atoms.append(var_of[(e[1], e[2])])
             elif e[0] == "leaf":
                 if e[1] not in leaf_vars:
-                    leaf_vars[e[1]] = Var(e[2], f"leaf{e[1]}")
+                    leaf_vars[e[1]] = Var(TensorType(e[2], e[3]), f"leaf{e[1]}")
                 atoms.append(leaf_vars[e[1]])
             else:
-                const_params.append(Var(e[1], "const"))
+                const_params.append(Var(TensorType(e[1], e[2]), "const"))
                 atoms.append(const_params[-1])
         outs = [Var(t) for t in out_types[i]]
         for o, v in enumerate(outs):
@@ -237,7 +264,8 @@ def backward_plan(signature, nodes, n_leaves: int) -> BackwardPlan:
     adjoint = vjp(fn, range(n_leaves), retain=retain)
     plan = BackwardPlan(adjoint, [_places(fn, v, r, node_of)
                                   for v, r in zip(adjoint.residuals, adjoint.readers)],
-                        {node_of[e] for e in adjoint.saved_by if node_of[e] is not None})
+                        {node_of[e] for e in adjoint.saved_by if node_of[e] is not None},
+                        Evaluator(adjoint.fn))
     if len(nodes) <= PLAN_CACHE_MAX_NODES:
         _plans[signature] = plan
         if len(_plans) > PLAN_CACHE_SIZE:
@@ -293,7 +321,7 @@ def run_backward(root: Node, out_index: int, gradient, retain_graph: bool,
                      for places, value in zip(plan.places, residuals)]
         grads = evaluate_recorded(plan.adjoint.fn, residuals + [gradient])
     else:
-        grads = evaluate(plan.adjoint.fn, residuals + [gradient])
+        grads = plan.run(residuals + [gradient])
     if not retain_graph:
         for node in nodes:
             node.free()

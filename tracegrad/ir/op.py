@@ -132,34 +132,56 @@ class Value:
 
 
 def _is_scalar(a) -> bool:
-    return isinstance(a, numbers.Number) and not isinstance(a, complex)
+    # the exact-type test first: the abstract-class check is slow, and bind runs per op
+    return type(a) in (float, int, bool) or (isinstance(a, numbers.Number)
+                                            and not isinstance(a, complex))
 
 
 def literal(value, dtype: DType) -> Literal:
     return Literal(dtype.np.type(value).item(), dtype)
 
 
+def _common_dtype(values) -> DType | None:
+    """The dtype every one of `values` has, or None."""
+    dtype = values[0].dtype if values else None
+    for v in values:
+        if v.dtype is not dtype:
+            return None
+    return dtype
+
+
 def bind(op: Op, *args, **attrs):
     """Apply `op`: promote operand dtypes, turn scalars into literals, dispatch to a value."""
-    values = [a for a in args if isinstance(a, Value)]
-    if not values:
-        raise TypeError(f"{op.name}: expected at least one tensor operand")
+    binder, scalars, unsupported = None, False, None
     for a in args:
-        if not isinstance(a, Value) and not _is_scalar(a):
-            raise TypeError(f"{op.name}(): unsupported operand type {type(a).__name__}")
-    binder = max(values, key=lambda v: v._bind_priority)
+        if isinstance(a, Value):
+            if binder is None or a._bind_priority > binder._bind_priority:
+                binder = a   # the first of the highest priority
+        elif _is_scalar(a):
+            scalars = True
+        elif unsupported is None:
+            unsupported = a
+    if binder is None:
+        raise TypeError(f"{op.name}: expected at least one tensor operand")
+    if unsupported is not None:
+        raise TypeError(f"{op.name}(): unsupported operand type {type(unsupported).__name__}")
     atoms = list(args)
     if op.promote:
         head, tail = atoms[:op.promote_from], atoms[op.promote_from:]
-        dtype = result_type([a.type for a in tail if isinstance(a, Value)],
-                            [a for a in tail if not isinstance(a, Value)])
+        # Operands of one dtype (the common case) are what result_type would give: as is.
+        dtype = None if scalars else _common_dtype(tail)
+        as_is = dtype is not None
+        if not as_is:
+            dtype = result_type([a.type for a in tail if isinstance(a, Value)],
+                                [a for a in tail if not isinstance(a, Value)])
         if op.promote == "float" and not dtype.is_floating_point:
-            dtype = DEFAULT_FLOAT
-        tail = [a if isinstance(a, Value) and a.dtype is dtype
-                else bind(OPS["convert"], a, dtype=dtype) if isinstance(a, Value)
-                else literal(a, dtype) for a in tail]
-        atoms = head + tail
-    elif any(not isinstance(a, Value) for a in atoms):
+            dtype, as_is = DEFAULT_FLOAT, False
+        if not as_is:
+            tail = [a if isinstance(a, Value) and a.dtype is dtype
+                    else bind(OPS["convert"], a, dtype=dtype) if isinstance(a, Value)
+                    else literal(a, dtype) for a in tail]
+            atoms = head + tail
+    elif scalars:
         raise TypeError(f"{op.name}(): expected Tensor operands, got a Python scalar")
     if op.check:
         op.check(*atoms, **attrs)
