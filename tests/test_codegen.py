@@ -712,3 +712,13 @@ def test_empty_intermediates_of_an_empty_reduction_are_not_written():
         empty, total = prog(np.array([0.5], np.float32), np.zeros(0, np.int64))
         assert empty.shape == (0,) and total == 0.0
     assert prog.llvm_ir_optimized.count("store float") == 1
+
+
+def test_float64_expm1_and_log1p_do_not_overflow_early():
+    b = Builder("f")
+    x = b.param(TensorType((4,), float64), "x")
+    prog = compile_function(b.build([ops.expm1(x), ops.log1p(x)]))
+    big = np.array([703.3, 709.0, 1e-10, -3.0])
+    np.testing.assert_allclose(prog(big)[0], np.expm1(big), rtol=1e-14)
+    huge = np.array([1e306, 1e308, 1.7e308, 1e-12])
+    np.testing.assert_allclose(prog(huge)[1], np.log1p(huge), rtol=1e-14)

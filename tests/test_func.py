@@ -124,3 +124,11 @@ def test_errors():
         func.grad(lambda x: x.sum())(tg.tensor([1, 2]))
     with pytest.raises(RuntimeError, match="tangent of shape"):
         func.jvp(f, (_x(),), (_x([1.0]),))
+
+
+def test_nested_transforms_keep_their_levels_apart():
+    # d/dx [d/dy (x*y)](x) = d/dx x = 1 (not 2: the inner level differentiates y only)
+    inner = func.grad(lambda x: func.grad(lambda y: (x * y).sum())(x).sum())
+    assert inner(tg.tensor(3.0, dtype=tg.float64)).item() == 1.0
+    w = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
+    assert func.grad(lambda x: x * w)(w).item() == 2.0   # w in the closure is a constant here

@@ -178,3 +178,41 @@ def test_guard_on_a_branch_inside_a_helper_and_gradients():
         act(x @ w2).sum().backward()
         np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-6)
     assert f.trace_count == 2
+
+
+def test_value_guards_tell_signed_zeros_apart():
+    f = tg.compile(lambda x: tg.ones(1) / x.max().item())
+    assert f(tg.tensor([0.0])).tolist() == [float("inf")]
+    assert f(tg.tensor([-0.0])).tolist() == [float("-inf")] and f.trace_count == 2
+    g = tg.compile(lambda x: tg.tensor(x.tolist()) + 0.0 * x)
+    assert np.signbit(g(tg.tensor([-0.0, 1.0])).numpy()).tolist() == [True, False]
+    assert not np.signbit(g(tg.tensor([0.0, 1.0])).numpy()).any() and g.trace_count == 2
+
+
+def test_failed_guards_do_not_use_up_random_draws():
+    def f(x):
+        r = tg.randn(2)
+        return x + r if x.sum() > 0 else x - r
+
+    cf = tg.compile(f)
+    calls = ([1.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [-1.0, -1.0], [-1.0, -1.0])
+    tg.manual_seed(0)
+    eager = [f(tg.tensor(v)).tolist() for v in calls]
+    after_eager = tg.randn(1).item()
+    tg.manual_seed(0)
+    compiled = [cf(tg.tensor(v)).tolist() for v in calls]
+    assert compiled == eager and tg.randn(1).item() == after_eager
+
+
+def test_in_place_updates_through_aliased_arguments_run_eagerly():
+    def f(a, b):
+        a.add_(1.0)
+        return b * 2
+
+    cf = tg.compile(f)
+    x = tg.tensor([1.0, 2.0])
+    assert cf(x, x).tolist() == [4.0, 6.0] and x.tolist() == [2.0, 3.0]
+    y = tg.tensor([1.0, 2.0, 3.0])
+    assert cf(y, y[1:]).tolist() == [6.0, 8.0]
+    a, b = tg.tensor([1.0]), tg.tensor([5.0])
+    assert cf(a, b).tolist() == [10.0] and a.tolist() == [2.0]   # not aliased: compiled

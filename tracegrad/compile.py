@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import config
+from . import config, creation
 from .grad_mode import is_grad_enabled
 from .ir import Function, simplify
 from .sources import fingerprint, locate, roots
@@ -111,9 +111,19 @@ class CompiledFunction:
         sig, tensors = self._scan(flat, keys)
         reason = None
         specs = self._by_signature.get(sig, ())
+        # A specialization that failed its guards must not use up random draws: the one
+        # that runs (or the new trace) draws from the state eager code would see.
+        rng = creation.rng_state() if any(s.random for s in specs) else None
         for i, spec in enumerate(specs):
             captured, why = spec.captured_now()
+            if why is None and spec.mutated and _overlapping(list(tensors) + captured,
+                                                             spec.mutated):
+                # In-place updates through one of two aliased inputs: the compiled code
+                # treats them as independent, so this call runs eagerly.
+                return self.fn(*args, **kwargs)
             if why is None:
+                if rng is not None:
+                    creation.set_rng_state(rng)
                 outs = spec.run(tensors, captured)
                 if not isinstance(outs, Guard):
                     if i:  # most recently used first: loops tend to repeat a path
@@ -137,8 +147,13 @@ class CompiledFunction:
         if config.log_recompiles:
             log.warning("tracegrad.compile: tracing %s (specialization %d): %s", self.name,
                         len(self.specializations), reason)
+        if rng is not None:
+            creation.set_rng_state(rng)
         spec = self._specialize(flat, keys, sig, reason)
         captured, why = spec.captured_now()
+        if spec.mutated and why is None and _overlapping(list(tensors) + captured,
+                                                         spec.mutated):
+            return self.fn(*args, **kwargs)
         outs = spec.run(tensors, captured) if why is None else None
         if outs is None or isinstance(outs, Guard):
             # The function does not trace the same way twice on the same inputs (it reads a
@@ -287,6 +302,18 @@ class Explanation:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _overlapping(tensors, mutated) -> bool:
+    """Whether a tensor updated in place (positions `mutated`) shares memory with another
+    input (the same tensor twice, or a view of it)."""
+    for i in mutated:
+        if i >= len(tensors):   # a random input: fresh memory
+            continue
+        a = tensors[i]._data
+        if any(j != i and np.may_share_memory(a, t._data) for j, t in enumerate(tensors)):
+            return True
+    return False
 
 
 def _pack(outs: list, multiple):

@@ -46,6 +46,15 @@ def zeros_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = F
     return full(tuple(t.shape), 0, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+def rng_state() -> dict:
+    """The generator's state (to replay draws exactly)."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
 def draw(kind: str, shape: tuple, dtype: DType, params: tuple = ()) -> np.ndarray:
     """Samples from the generator: `kind` is a numpy Generator method ("standard_normal",
     "random", "integers", "normal", "uniform") taking `params` first."""

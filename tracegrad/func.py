@@ -36,9 +36,10 @@ def _out(fresh: bool, values):
 
 
 def _leaves(args, argnums: tuple) -> list:
-    """The arguments to differentiate as tensors that require grad: an argument that is
-    already part of a graph (an outer transform's input) is used as is, so transforms
-    compose; any other becomes a fresh leaf."""
+    """The arguments to differentiate as fresh nodes: a new leaf, or for an argument already
+    in a graph (an outer transform's input) a recorded copy of it, so that gradients still
+    reach the outer level while this level differentiates only its own uses (not the other
+    uses of the same tensor, e.g. through a closure)."""
     out = list(args)
     for i in argnums:
         a = args[i]
@@ -48,8 +49,7 @@ def _leaves(args, argnums: tuple) -> list:
         if not a.dtype.is_floating_point:
             raise TypeError(f"argument {i} to differentiate must be floating point, got "
                             f"{a.dtype.name}")
-        if not a.requires_grad:
-            out[i] = a.detach().requires_grad_(True)
+        out[i] = a.clone() if a.requires_grad else a.detach().requires_grad_(True)
     return out
 
 

@@ -209,15 +209,27 @@ class Trace:
         return data
 
     def _equals(self, t: Tensor, data: np.ndarray) -> Tensor:
-        """A traced 0-d bool: every element of `t` equals `data` (NaN equal to NaN)."""
+        """A traced 0-d bool: every element of `t` equals `data` (NaN equal to NaN, and a
+        zero only to a zero of the same sign: 1/x tells -0.0 from 0.0)."""
         if data.size == 1:
             x = ops.reshape(t, shape=())
             v = data.reshape(()).item()
-            return ops.ne(x, x) if isinstance(v, float) and math.isnan(v) else ops.eq(x, v)
+            if isinstance(v, float) and math.isnan(v):
+                return ops.ne(x, x)
+            if isinstance(v, float) and v == 0:
+                return ops.where(ops.eq(x, v), ops.eq(ops.div(1.0, x),
+                                                      math.copysign(math.inf, v)), False)
+            return ops.eq(x, v)
         same = ops.eq(t, Tensor._make(data.copy()))
-        nan = np.isnan(data) if data.dtype.kind == "f" else None
-        if nan is not None and nan.any():
-            same = ops.where(Tensor._make(nan), ops.ne(t, t), same)
+        if data.dtype.kind == "f":
+            zero = data == 0
+            if zero.any():
+                signed = ops.eq(ops.div(1.0, t), Tensor._make(
+                    np.copysign(np.inf, data).astype(data.dtype)))
+                same = ops.where(Tensor._make(zero), ops.where(same, signed, False), same)
+            nan = np.isnan(data)
+            if nan.any():
+                same = ops.where(Tensor._make(nan), ops.ne(t, t), same)
         count = ops.reduce_sum(same, dims=tuple(range(data.ndim)), keepdim=False)
         return ops.eq(count, int(data.size))
 

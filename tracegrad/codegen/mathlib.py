@@ -230,23 +230,25 @@ def _call(m: _Math, name: str, x):
 
 
 def _log1p(m: _Math, x):
-    """Kahan: log(u) * x / (u - 1) with u = 1 + x corrects the rounding of u (x where u == 1);
+    """Kahan: log(u) * (x / (u - 1)) with u = 1 + x corrects the rounding of u (x where u == 1);
     inf -> inf, -1 -> -inf, below -1 -> NaN (from log), NaN -> NaN."""
     b = m.b
     u = b.fadd(x, m.c(1.0))
-    r = b.fdiv(b.fmul(_call(m, "log", u), x), b.fsub(u, m.c(1.0)))
+    # x / (u - 1) first: the product log(u) * x would overflow for x near the maximum.
+    r = b.fmul(_call(m, "log", u), b.fdiv(x, b.fsub(u, m.c(1.0))))
     r = b.select(m.eq(u, m.c(1.0)), x, r)
     r = b.select(m.eq(x, m.c(float("inf"))), x, r)
     return b.select(m.eq(u, m.c(0.0)), m.c(float("-inf")), r)
 
 
 def _expm1(m: _Math, x):
-    """Kahan: (u - 1) * x / log(u) with u = exp(x) (x where u == 1, -1 where u - 1 == -1,
+    """Kahan: (u - 1) * (x / log(u)) with u = exp(x) (x where u == 1, -1 where u - 1 == -1,
     inf where u is)."""
     b = m.b
     u = _call(m, "exp", x)
     um1 = b.fsub(u, m.c(1.0))
-    r = b.fdiv(b.fmul(um1, x), _call(m, "log", u))
+    # x / log(u) first: the product (u - 1) * x overflows long before u does.
+    r = b.fmul(um1, b.fdiv(x, _call(m, "log", u)))
     r = b.select(m.eq(u, m.c(1.0)), x, r)
     r = b.select(m.eq(um1, m.c(-1.0)), m.c(-1.0), r)
     r = b.select(m.eq(u, m.c(float("inf"))), u, r)

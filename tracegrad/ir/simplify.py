@@ -3,10 +3,12 @@
 - `algebraic`: identities that hold bit for bit (x*1, x-0, x+(-0.0), x/1, x**1, neg(neg x),
   same-shape reshape/broadcast/convert, identity transpose; x*0 -> 0 for integers only, since
   NaN*0 is NaN), chains of reshapes and of transposes collapsed, small integer powers as
-  multiplies (x**2 -> x*x, x**-1 -> 1/x: numpy and LLVM round these the same), division by a
-  power of two as a multiply, constant factors of a product gathered into one (`ct/4*3*2*x`
-  -> `ct*x*1.5`: this reassociates, so results may move by an ulp), and constant or
-  broadcast scalar operands sunk into their elementwise consumers (which broadcast anyway).
+  multiplies (x**2 -> x*x and x**-1 -> 1/x round as pow does; x**3 -> x*x*x may move by an
+  ulp), division by a power of two as a multiply, constant factors of a product gathered into
+  one (`ct/4*3*2*x` -> `ct*x*1.5`: this reassociates, like fast-math, so results may move by an
+  ulp, and a product whose intermediate would overflow or underflow no longer does), and
+  constant or broadcast scalar operands sunk into their elementwise consumers (which
+  broadcast anyway).
 - `constant_folding`: elementwise ops on constants computed once.
 - `cse`: equal equations (op, attrs, operands) computed once.
 - `dead_code_elimination`: equations no result depends on removed.
@@ -22,8 +24,8 @@ import numpy as np
 
 from .function import Eqn, Function, Literal, Var
 
-COMMUTATIVE = {"add", "mul", "maximum", "minimum", "eq", "ne", "logical_and", "logical_or",
-               "logical_xor"}
+# maximum/minimum are left out: on equal operands of opposite zero sign they pick a side.
+COMMUTATIVE = {"add", "mul", "eq", "ne", "logical_and", "logical_or", "logical_xor"}
 _LAYOUT_IDENTITY = ("reshape", "broadcast_to", "convert")
 
 
