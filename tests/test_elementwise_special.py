@@ -131,3 +131,12 @@ def test_gradients_at_kinks_follow_derivatives_yaml():
     assert grads(lambda x: tg.nn.functional.relu6(x), [0.0, 6.0, 3.0]) == [[0.0, 0.0, 1.0]]
     assert grads(tg.maximum, [1.0, 2.0], [1.0, 1.0]) == [[0.5, 1.0], [0.5, 0.0]]
     assert grads(lambda x: x.round() + x.floor() + x.sign(), [0.5, 1.2]) == [[0.0, 0.0]]
+
+
+def test_maximum_minimum_clamp_order_signed_zeros_like_llvm_in_eager_and_compiled():
+    a, b = tg.tensor([-0.0, 0.0, -0.0, 0.0]), tg.tensor([0.0, -0.0, -0.0, 0.0])
+    for fn, want in ((lambda x, y: tg.maximum(x, y), [False, False, True, False]),
+                     (lambda x, y: tg.minimum(x, y), [True, True, True, False]),
+                     (lambda x, y: tg.clamp(x, min=y), [False, False, True, False])):
+        assert np.signbit(fn(a, b).numpy()).tolist() == want
+        assert np.signbit(tg.compile(fn)(a, b).numpy()).tolist() == want

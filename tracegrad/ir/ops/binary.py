@@ -30,12 +30,34 @@ def _tie_split(ct, x, y, loses):
     return where(loses, 0.0, where(x == y, ct * 0.5, ct))
 
 
+def _signed_zeros(r, x, y, negative_wins: bool):
+    """IEEE 754-2019 maximum/minimum order -0.0 below +0.0 (as LLVM's llvm.maximum does, so
+    eager and compiled results agree); numpy returns either zero."""
+    r = np.asarray(r)
+    if r.dtype.kind != "f":
+        return r
+    x, y = np.asarray(x), np.asarray(y)
+    both = (x == 0) & (y == 0)
+    if not np.any(both):
+        return r
+    neg = (np.signbit(x) | np.signbit(y)) if negative_wins else (np.signbit(x) & np.signbit(y))
+    return np.where(both, np.where(neg, -0.0, 0.0).astype(r.dtype), r)
+
+
+def ieee_maximum(x, y):
+    return _signed_zeros(np.maximum(x, y), x, y, negative_wins=False)
+
+
+def ieee_minimum(x, y):
+    return _signed_zeros(np.minimum(x, y), x, y, negative_wins=True)
+
+
 maximum = defop(
-    "maximum", kind="elementwise", infer=_broadcast, promote="same", impl=np.maximum,
+    "maximum", kind="elementwise", infer=_broadcast, promote="same", impl=ieee_maximum,
     vjp=lambda ct, out, x, y: (_tie_split(ct, x, y, x < y), _tie_split(ct, x, y, x > y)),
     lower=lambda e, x, y: e.maximum(x, y))
 minimum = defop(
-    "minimum", kind="elementwise", infer=_broadcast, promote="same", impl=np.minimum,
+    "minimum", kind="elementwise", infer=_broadcast, promote="same", impl=ieee_minimum,
     vjp=lambda ct, out, x, y: (_tie_split(ct, x, y, x > y), _tie_split(ct, x, y, x < y)),
     lower=lambda e, x, y: e.minimum(x, y))
 
@@ -163,7 +185,7 @@ def _clamp_vjp(ct, out, x, lo, hi):
 
 clamp = defop(
     "clamp", kind="composite", infer=_no_bool("clamp_cpu"), promote="same",
-    impl=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi), vjp=_clamp_vjp,
+    impl=lambda x, lo, hi: ieee_minimum(ieee_maximum(x, lo), hi), vjp=_clamp_vjp,
     decompose=lambda x, lo, hi: minimum(maximum(x, lo), hi), grad_fn=_clamp_name,
     listed=lambda index, is_literal: not is_literal)
 
@@ -178,7 +200,7 @@ def _clamp_op(name, impl, prim, inside, beyond):
         decompose=prim, grad_fn=_clamp_name, listed=lambda index, is_literal: not is_literal)
 
 
-clamp_min = _clamp_op("clamp_min", np.maximum, lambda x, b: maximum(x, b),
+clamp_min = _clamp_op("clamp_min", ieee_maximum, lambda x, b: maximum(x, b),
                       lambda x, b: x >= b, lambda x, b: x < b)
-clamp_max = _clamp_op("clamp_max", np.minimum, lambda x, b: minimum(x, b),
+clamp_max = _clamp_op("clamp_max", ieee_minimum, lambda x, b: minimum(x, b),
                       lambda x, b: x <= b, lambda x, b: x > b)
