@@ -498,3 +498,31 @@ def test_integer_division_by_zero_raises_in_compiled_code_too(backend):
         tg.compile(lambda x: x % 0, backend=backend)(tg.tensor([1]))
     out = tg.compile(lambda x, y: x % y, backend=backend)(tg.tensor([5.0]), tg.tensor([0.0]))
     assert np.isnan(out.numpy()).all()            # floats give NaN, as in PyTorch
+
+
+PARAMS_LIST = []
+CONFIG = {}
+
+
+def test_lists_and_dicts_the_function_reads_are_guarded_by_their_items():
+    PARAMS_LIST[:] = [tg.tensor([1.0]), tg.tensor([2.0])]
+    CONFIG.clear()
+    CONFIG["scale"] = 2.0
+
+    def f(x):
+        total = x * 0
+        for p in PARAMS_LIST:
+            total = total + p
+        return total * CONFIG["scale"]
+
+    cf = tg.compile(f)
+    assert cf(tg.ones(1)).tolist() == [6.0]
+    PARAMS_LIST.append(tg.tensor([10.0]))
+    assert cf(tg.ones(1)).tolist() == f(tg.ones(1)).tolist() == [26.0]
+    CONFIG["scale"] = 5.0
+    assert cf(tg.ones(1)).tolist() == f(tg.ones(1)).tolist() == [65.0]
+    assert cf(tg.ones(1)).tolist() == [65.0] and cf.trace_count == 3
+    reasons = [s["reason"] for s in cf.explain().specializations]
+    assert reasons[1].startswith("global 'PARAMS_LIST' changed from a list of 2 item(s)")
+    assert reasons[2] == ("global 'CONFIG' changed from a dict of 1 item(s) {'scale': 2.0} to "
+                          "a dict of 1 item(s) {'scale': 5.0}")

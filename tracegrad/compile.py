@@ -207,13 +207,16 @@ class CompiledFunction:
     def _specialize(self, flat, keys, sig, reason) -> Specialization:
         start = time.perf_counter()
         sources = roots(self.fn, CompiledFunction)
+        t = self.trace(flat, keys)
+        # Fingerprints taken after tracing: what the function itself did to a list or dict
+        # while traced (appending to a log) happens at trace time only, so later calls see
+        # that state; changes made by anyone else between calls differ from it.
         root_guards = []
         for src in sources:
             try:
                 root_guards.append((src, fingerprint(src.read())))
             except LookupError:
                 continue
-        t = self.trace(flat, keys)
         traced, n_out, guards, captured, out_requires, multiple, recorded = t[:7]
         trace_seconds = time.perf_counter() - start
         inputs = _call_tensors(flat) + captured
@@ -224,7 +227,7 @@ class CompiledFunction:
                               self.backend, wrt, sig, reason, trace_seconds,
                               random=t.random, mutated=t.mutated)
         spec.recorded = recorded
-        self._by_signature.setdefault(sig, []).append(spec)
+        self._by_signature.setdefault(sig, []).insert(0, spec)   # most recent first
         self.specializations.append(spec)
         return spec
 

@@ -5,8 +5,9 @@ below them (`model.w`, `params[0]`). Each such tensor is an input of the compile
 through its `Source` on every call, so rebinding `model.w = new_tensor` is seen (a tensor of
 another shape, dtype or requires_grad retraces). Every global and closure variable the code
 names is guarded too, since the trace baked in what Python did with it: a tensor by its
-signature, None and Python scalars by value, anything else by identity. (Non-tensor
-attributes of objects, e.g. `model.training`, are not guarded.)
+signature, None and Python scalars by value, a list or dict by identity and its items (one
+level), anything else by identity. (Non-tensor attributes of objects, e.g. `model.training`,
+are not guarded.)
 """
 from __future__ import annotations
 
@@ -61,18 +62,30 @@ def tensor_sig(t: Tensor) -> tuple:
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 
 
-def fingerprint(value) -> tuple:
-    """What a guard on `value` compares: a tensor's signature, a scalar's value, or identity."""
+def fingerprint(value, shallow: bool = False) -> tuple:
+    """What a guard on `value` compares: a tensor's signature, a scalar's value, a list's or
+    dict's identity and items (one level: their tensors' signatures and scalars' values, so
+    `params.append(t)` or `cfg["scale"] = 5` is seen), or identity."""
     if isinstance(value, Tensor):
         return ("tensor", tensor_sig(value))
     if isinstance(value, _SCALARS) or (
             isinstance(value, tuple) and all(isinstance(v, _SCALARS) for v in value)):
         return ("value", type(value).__name__, repr(value))
+    if not shallow and isinstance(value, (list, dict)) and len(value) <= _MAX_ITEMS:
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return ("container", value, tuple((k, fingerprint(v, True)) for k, v in items))
     return ("object", value)
 
 
 def same(a: tuple, b: tuple) -> bool:
-    return a[1] is b[1] if a[0] == b[0] == "object" else a == b
+    if a[0] != b[0]:
+        return False
+    if a[0] == "object":
+        return a[1] is b[1]
+    if a[0] == "container":
+        return a[1] is b[1] and len(a[2]) == len(b[2]) and all(
+            ka == kb and same(fa, fb) for (ka, fa), (kb, fb) in zip(a[2], b[2]))
+    return a == b
 
 
 def show(fp: tuple) -> str:
@@ -81,6 +94,10 @@ def show(fp: tuple) -> str:
         return f"a tensor {dtype}{list(shape)}" + (" requiring grad" if requires_grad else "")
     if fp[0] == "value":
         return fp[2]
+    if fp[0] == "container":
+        shown = ", ".join(f"{k!r}: {show(f)}" for k, f in fp[2][:4])
+        more = ", ..." if len(fp[2]) > 4 else ""
+        return f"a {type(fp[1]).__name__} of {len(fp[2])} item(s) {{{shown}{more}}}"
     return f"an object {type(fp[1]).__name__} at {id(fp[1]):#x}"
 
 
