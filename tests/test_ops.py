@@ -73,6 +73,17 @@ def _assert_close(got, want, info, what):
         np.testing.assert_allclose(got, want, rtol=info.rtol, atol=info.atol, err_msg=what)
 
 
+def _assert_same_results(info, outs, grads, want_outs, want_grads):
+    """Outputs and gradients equal to tolerance; a gradient is missing on both sides or none."""
+    assert len(outs) == len(want_outs) and len(grads) == len(want_grads)
+    for k, (a, b) in enumerate(zip(outs, want_outs)):
+        _assert_close(a, b, info, f"output {k}")
+    for k, (a, b) in enumerate(zip(grads, want_grads)):
+        assert (a is None) == (b is None), f"grad {k}: {a} vs {b}"
+        if a is not None:
+            _assert_close(a, b, info, f"grad {k}")
+
+
 @pytest.mark.parametrize("info, sample", WITH_REF)
 def test_eager_matches_reference(info, sample):
     _, args = prepare(tg, sample, grad=False)
@@ -120,11 +131,7 @@ def test_compiled_matches_eager(info, sample):
     eager_outs, eager_grads = run(False)
     for k, (a, b) in enumerate(zip(outs, eager_outs)):
         assert a.dtype == b.dtype, f"output {k}: dtype {a.dtype} != {b.dtype}"
-        _assert_close(a, b, info, f"output {k}")
-    for k, (a, b) in enumerate(zip(grads, eager_grads)):
-        assert (a is None) == (b is None), f"grad {k}: {a} vs {b}"
-        if a is not None:
-            _assert_close(a, b, info, f"grad {k}")
+    _assert_same_results(info, outs, grads, eager_outs, eager_grads)
 
 
 @pytest.mark.parametrize("info, sample", ORACLE)
@@ -148,12 +155,7 @@ def test_matches_torch(info, sample):
     assert names == t_names
     if info.grad_fn is not None:
         assert names[0] == info.grad_fn
-    for k, (a, b) in enumerate(zip(outs, t_outs)):
-        _assert_close(a, b, info, f"output {k}")
-    for k, (a, b) in enumerate(zip(grads, t_grads)):
-        assert (a is None) == (b is None), f"grad {k}: {a} vs {b}"
-        if a is not None:
-            _assert_close(a, b, info, f"grad {k}")
+    _assert_same_results(info, outs, grads, t_outs, t_grads)
 
 
 @pytest.mark.parametrize("info, err", ERRORS)
