@@ -162,3 +162,12 @@ def test_scatter_from_a_larger_source_gradient():
     rng = np.random.default_rng(0)
     gradcheck(lambda x, s: x.scatter_add(0, index, s) * x, rng.standard_normal((3, 4)),
               rng.standard_normal((2, 5)))
+
+
+def test_pad_crops_after_padding_as_pytorch_does():
+    # A crop may eat into the padding: sizes are n + before + after.
+    cases = [(tg.zeros(0), (1, -1), []), (tg.arange(3.0), (2, -4), [0.0]),
+             (tg.arange(3.0), (-1, 2), [1.0, 2.0, 0.0, 0.0])]
+    for x, pads, want in cases:
+        assert F.pad(x, pads).tolist() == want
+        assert tg.compile(lambda t, p=pads: F.pad(t, p) * 1.0)(x).tolist() == want

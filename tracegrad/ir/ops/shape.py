@@ -194,10 +194,12 @@ def _constant_pad_type(x, pads, value):
 
 
 def _constant_pad_impl(x, pads, value):
-    # Crop first (negative pads), then pad.
-    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(x.shape, pads))
-    return np.pad(x[crop], [(max(lo, 0), max(hi, 0)) for lo, hi in pads],
-                  constant_values=np.array(value).astype(x.dtype))
+    # Pad (positive amounts), then crop (negative ones), as PyTorch: a crop may eat into the
+    # padding (an empty input padded by (1, -1) stays empty).
+    y = np.pad(x, [(max(lo, 0), max(hi, 0)) for lo, hi in pads],
+               constant_values=np.array(value).astype(x.dtype))
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(y.shape, pads))
+    return y[crop]
 
 
 # `pads` holds (before, after) for every dim; negative amounts crop. The backend lowers it as a
