@@ -3,11 +3,20 @@ the user's cache; the IR verifier runs after every pass; and every IR function t
 print -> parse -> print round trip (checked when the test finishes)."""
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tracegrad.codegen import program
 from tracegrad.ir import OPS, parse_function
 from tracegrad.ir import passes
+
+# Property tests draw the same examples on every run (a landing must not depend on luck);
+# HYPOTHESIS_PROFILE=explore searches afresh.
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(autouse=True, scope="session")
