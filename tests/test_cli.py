@@ -156,14 +156,14 @@ def test_dumped_backward_runs_standalone(tmp_path):
 
 def test_run_command_on_dumped_optimized_stage(tmp_path, capsys):
     (tmp_path / "tut.py").write_text(TUTORIAL_FILE)
-    ir = tmp_path / "opt.ir"       # forward and backward: `--func` picks the backward
+    ir = tmp_path / "opt.ir"       # the loss and its gradient, as one function
     ir.write_text(_dump(f"{tmp_path / 'tut.py'}:tutorial", "--shape", "2,2", "--stage",
                         "optimized"))
     np.save(tmp_path / "x.npy", np.ones((2, 2), np.float32))
-    np.save(tmp_path / "ct.npy", np.array(1.0, np.float32))
-    assert cli.main(["run", str(ir), "--func", "tutorial_vjp", "--input",
-                     str(tmp_path / "x.npy"), "--input", str(tmp_path / "ct.npy")]) == 0
-    assert capsys.readouterr().out == "result 0: f32[2,2] = [[4.5 4.5]\n [4.5 4.5]]\n"
+    assert cli.main(["run", str(ir), "--func", "tutorial", "--input",
+                     str(tmp_path / "x.npy")]) == 0
+    assert capsys.readouterr().out == ("result 0: f32[] = 27.\n"
+                                       "result 1: f32[2,2] = [[4.5 4.5]\n [4.5 4.5]]\n")
 
 
 def test_run_picks_function_and_seeds_random_inputs(tmp_path):

@@ -126,9 +126,7 @@ def run_why(args, out=sys.stdout) -> int:
     disk = _disk()
     entries = [e for e in disk.entries() if not e.get("damaged")]
     status = 0
-    for what, prog in (("forward", spec.forward_program), ("backward", spec.backward_program)):
-        if prog is None:
-            continue
+    for what, prog in spec.programs:
         parts = programs.key_parts(prog.fn)
         key = programs.program_key(parts)
         if os.path.exists(os.path.join(disk.dir, key + ".json")):

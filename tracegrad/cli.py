@@ -32,7 +32,7 @@ def run_demo(out=sys.stdout) -> None:
     compile_ms = (time.perf_counter() - start) * 1e3
     stages = f.stages(x, w, b)
     print("# traced IR", stages["traced"], "", "# adjoint IR", stages["adjoint"], "",
-          sep="\n", file=out)
+          "# optimized IR (compiled)", stages["optimized"], "", sep="\n", file=out)
     loss.backward()
     print(f"loss   = {loss}", f"w.grad = {w.grad}", f"b.grad = {b.grad}", sep="\n", file=out)
 

@@ -236,8 +236,9 @@ class CompiledFunction:
         """The text of every stage for these arguments (compiling them if needed): traced IR
         (outputs, then guard predicates), adjoint IR, the forward/backward split (forward
         returning outputs and saved values, backward recomputing the rest; each headed by a
-        comment with the saved bytes), optimized IR (what the backend compiles: forward
-        returning saved values and guards, then backward), LLVM IR, assembly."""
+        comment with the saved bytes), optimized IR (what the backend compiles: for a scalar
+        loss one program computing it and its gradients, else the forward returning saved
+        values and guards, then the backward), LLVM IR, assembly."""
         spec = self._spec_for(args, kwargs)
         out = {"traced": str(spec.recorded)}
         if spec.adjoint is not None:
@@ -248,11 +249,14 @@ class CompiledFunction:
             out["forward"] = f"{note}\n{s.forward}"
             out["backward"] = f"{note}\n{s.backward}"
         # The programs may be shared with structurally equal functions: print our own IR.
-        compiled = [spec.joint] + ([spec.split.backward] if spec.split is not None else [])
+        if spec.fused is not None:
+            compiled = ["// the loss, then its gradients (for backward()), in one program\n"
+                        + str(spec.fused)]
+        else:
+            compiled = [spec.joint] + ([spec.split.backward] if spec.split is not None else [])
         out["optimized"] = "\n".join(map(str, compiled))
         for key, attr in (("llvm", "llvm_ir_optimized"), ("asm", "asm")):
-            text = [getattr(p, attr, None) for p in (spec.forward_program, spec.backward_program)
-                    if p is not None]
+            text = [getattr(p, attr, None) for _, p in spec.programs]
             if all(t is not None for t in text):
                 out[key] = "\n".join(map(str, text))
         return out

@@ -8,6 +8,7 @@ variable, which is read when the setting is used (so it can change at run time).
 | `recompile_limit` | `TRACEGRAD_RECOMPILE_LIMIT` | 8 specializations per function, then eager |
 | `cache_dir` | `TRACEGRAD_CACHE_DIR` | `$XDG_CACHE_HOME/tracegrad` or `~/.cache/tracegrad` |
 | `disk_cache` | `TRACEGRAD_DISK_CACHE=0` | True: compiled code is kept on disk between runs |
+| `fused_gradient` | `TRACEGRAD_FUSED_GRADIENT=0` | True: a scalar loss compiles with its gradients in one program |
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ _DEFAULTS = {
     "recompile_limit": _limit,
     "cache_dir": _default_cache_dir,
     "disk_cache": lambda: _flag("TRACEGRAD_DISK_CACHE", True),
+    "fused_gradient": lambda: _flag("TRACEGRAD_FUSED_GRADIENT", True),
 }
 _overrides: dict = {}
 

@@ -14,9 +14,9 @@ import numpy as np
 
 from . import autograd, config, versions
 from .creation import draw
-from .ir import Function, Op, vjp
+from .ir import Function, Op, Var, vjp
 from .ir.interpreter import Evaluator
-from .ir.vjp import vjp_function
+from .ir.vjp import value_and_grad_function, vjp_function
 from .ir.partition import split
 from .sources import fingerprint, same, show, tensor_sig
 from .tensor import Tensor, edge_of
@@ -100,13 +100,50 @@ class Specialization:
         joint = self.joint = Function(name, traced.params, traced.eqns,
                          self.forward.results + self.hidden + guard_vars + mutation_vars)
         self.out_types = [v.type for v in joint.results]
-        self.forward_program = compile_fn(joint)
-        self.backward_program = None
-        if self.adjoint is not None:
-            self.backward_program = compile_fn(self.split.backward)
-            self.call_op = self._call_op(name)
+        self.forward_program = self.backward_program = None
+        # A scalar loss whose gradients are wanted compiles as one program computing the loss
+        # and its gradients for a cotangent of one (what `loss.backward()` asks for), so the
+        # backward only hands the gradients over: one pass over the data, one native call per
+        # step. Any other use of the gradient (another cotangent, a graph around the output,
+        # create_graph) recomputes through the compiled VJP, and the specialization switches
+        # to separate forward and backward programs for later calls.
+        self.fused = self.fused_program = None
+        out = traced.results[0] if n_out == 1 else None
+        if (self.adjoint is not None and out is not None and isinstance(out, Var)
+                and out.type.shape == () and out.dtype.is_floating_point
+                and config.fused_gradient):
+            self.fused = value_and_grad_function(traced, n_out, self.adjoint, name=name)
+            self.fused_types = [v.type for v in self.fused.results]
+            self.fused_program = compile_fn(self.fused)
+            self.fused_op = self._fused_op(name)
+            self._fused_guard_at = n_out + len(self.adjoint.wrt)
+            # The inputs the split backward would read: the same version checks apply.
+            self._fused_reads = [i for src, i in self.residual_src if src == "in"]
+        else:
+            self._compile_split()
         self.compile_seconds = time.perf_counter() - start
         self._guard_at = n_out + len(self.hidden)
+
+    def _compile_split(self) -> None:
+        """Compile the forward (outputs, saved values, guards, updates) and the backward."""
+        start = time.perf_counter()
+        self.forward_program = self._compile_fn(self.joint)
+        if self.adjoint is not None:
+            self.backward_program = self._compile_fn(self.split.backward)
+            self.call_op = self._call_op(self.joint.name)
+        if self.fused is not None:
+            self.compile_seconds += time.perf_counter() - start
+        self.fused = None
+
+    @property
+    def programs(self) -> list:
+        """[(what, Program)] the calls of this specialization run now: the fused loss and
+        gradients, or the forward and the backward."""
+        if self.fused is not None:
+            return [("value_and_grad", self.fused_program)]
+        return [(what, p) for what, p in (("forward", self.forward_program),
+                                          ("backward", self.backward_program))
+                if p is not None]
 
     @property
     def saved_bytes(self) -> int:
@@ -118,8 +155,8 @@ class Specialization:
         adj = self.adjoint
         out_types = self.out_types
         n_in = len(self.forward.params)
-        backward_op = compiled_call(self.split.backward, self._compile_fn, f"{name}_backward",
-                                    self.backward_program)
+        backward_op = self._backward_op = compiled_call(
+            self.split.backward, self._compile_fn, f"{name}_backward", self.backward_program)
         # Gradients through the residual outputs only arise when a gradient of this function
         # is differentiated again (create_graph=True): their VJP is compiled on first use.
         hidden = Function(f"{name}_residuals", self.forward.params, self.forward.eqns,
@@ -146,6 +183,59 @@ class Specialization:
         return Op(name, kind="opaque", infer=lambda *types: out_types,
                   impl=lambda *arrays: tuple(self.forward_program(*arrays)),
                   vjp=rule, grad_fn="CompiledFunctionBackward")
+
+    def _fused_op(self, name) -> Op:
+        """The node op of a fused specialization's outputs. `loss.backward()` takes the
+        gradients the program already computed (`_fused_backward`, through the `fused_backward`
+        attribute `Tensor.backward` looks for); the general engine gets the VJP rule, which
+        recomputes through the compiled VJP of the forward."""
+        n_out, wrt, n_in = self.n_out, self.adjoint.wrt, len(self.forward.params)
+        types = self.fused_types
+        state = {}
+
+        def rule(cts, outs, *inputs):
+            if self.fused is not None:   # later calls: separate forward and backward
+                self._compile_split()
+            cts = cts if isinstance(cts, tuple) else (cts,)
+            if not self.hidden:   # the split backward reads inputs only: as in split mode
+                grads = self._backward_op(*[inputs[i] for _, i in self.residual_src],
+                                          *cts[:n_out])
+                grads = grads if isinstance(grads, tuple) else (grads,)
+                return tuple(dict(zip(wrt, grads)).get(i) for i in range(n_in))
+            if "vjp" not in state:
+                state["vjp"] = vjp_call(self.forward, self._compile_fn, f"{name}_backward",
+                                        wrt=wrt)
+            result = [None] * n_in
+            for i, g in state["vjp"](inputs, cts[:n_out]):
+                result[i] = g
+            return tuple(result)
+
+        op = Op(name, kind="opaque", infer=lambda *ts: types,
+                impl=lambda *arrays: tuple(self.fused_program(*arrays)), vjp=rule,
+                grad_fn="CompiledFunctionBackward")
+        op.fused_backward = self._fused_backward
+        return op
+
+    def _fused_backward(self, node, out_index: int, retain_graph: bool):
+        """`backward()` of a fused specialization's loss: [(leaf, gradient array)] from the
+        program's results, or None when the general engine must run (hooks or retained
+        gradients on the output, an input that is not a leaf)."""
+        edges, wrt = node.edges, self.adjoint.wrt
+        if node.retained or node.hooks or out_index != 0 or \
+                any(edges[i][0] != "leaf" for i in wrt):
+            return None
+        if node.freed:
+            if self.hidden or self._fused_reads:
+                raise RuntimeError(autograd.BACKWARD_TWICE)
+            return None   # the gradient reads no values: the engine runs the split backward
+        for i in self._fused_reads:   # PyTorch's error if one was overwritten in place
+            autograd.saved_value([("saved", 0, i)], [node])
+        grads = node.outputs[self.n_out:self.n_out + len(wrt)]
+        if retain_graph:
+            grads = [g.copy() for g in grads]
+        else:
+            node.free()
+        return [(edges[i][1], g) for i, g in zip(wrt, grads)]
 
     def captured_now(self):
         """(tensors the function closes over, as they are now; None) or (None, why they do
@@ -181,23 +271,29 @@ class Specialization:
                 draw(*spec) for spec in self.random], None
             inputs = inputs + [Tensor._make(d) for d in draws]
         arrays = [t._data for t in inputs]
+        fused = self.fused is not None
+        if fused:
+            program, guard_at = self.fused_program, self._fused_guard_at
+        else:
+            program, guard_at = self.forward_program, self._guard_at
         try:
-            outs = self.forward_program(*arrays)
+            outs = program(*arrays)
         except (IndexError, RuntimeError) as error:   # an index check failed (codegen/gather.py)
             outs = getattr(error, "outputs", None)
             if outs is None or all(bool(v) == g.expect
-                                   for g, v in zip(self.guards, outs[self._guard_at:])):
+                                   for g, v in zip(self.guards, outs[guard_at:])):
                 raise
-        for g, value in zip(self.guards, outs[self._guard_at:]):
+        for g, value in zip(self.guards, outs[guard_at:]):
             if bool(value) != g.expect:
                 if g.error is not None:   # a runtime check (integer division by zero...)
                     raise RuntimeError(g.error)
                 return g
         node = None
-        if self.backward_program is not None:  # grad mode is part of the signature
-            node = autograd.Node.create(
-                self.call_op, {}, [edge_of(t) for t in inputs], arrays, outs, self.out_types,
-                "CompiledFunctionBackward")
+        if self.adjoint is not None:  # grad mode is part of the signature
+            op, types = ((self.fused_op, self.fused_types) if fused
+                         else (self.call_op, self.out_types))
+            node = autograd.Node.create(op, {}, [edge_of(t) for t in inputs], arrays, outs,
+                                        types, "CompiledFunctionBackward")
         if self.mutated:   # in-place updates of the caller's tensors (batch_norm's stats)
             for pos, value in zip(self.mutated, outs[len(outs) - len(self.mutated):]):
                 target = inputs[pos]._data
@@ -249,10 +345,11 @@ def compiled_call(fn: Function, compile_fn, name: str, program=None) -> Op:
     return Op(name, kind="opaque", infer=lambda *ts: types, impl=impl, vjp=rule)
 
 
-def vjp_call(fn: Function, compile_fn, name: str):
+def vjp_call(fn: Function, compile_fn, name: str, wrt=None):
     """A callable (inputs, cotangents) -> [(input index, cotangent)] applying the compiled
-    VJP of `fn` with respect to its floating-point parameters."""
-    wrt = [i for i, p in enumerate(fn.params) if p.dtype.is_floating_point]
+    VJP of `fn` with respect to the parameters `wrt` (default: the floating-point ones)."""
+    if wrt is None:
+        wrt = [i for i, p in enumerate(fn.params) if p.dtype.is_floating_point]
     vfn, grad_of = vjp_function(fn, wrt, name=name)
     op = compiled_call(vfn, compile_fn, name) if grad_of else None
 

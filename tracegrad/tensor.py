@@ -233,7 +233,14 @@ class Tensor(Value):
         else:
             autograd.check_gradient(self.type, None)
             g = np.ones(self._data.shape, dtype=self.dtype.np)
-        if self.grad_fn is None:
+        # A compiled loss whose program computed its gradients for a cotangent of one.
+        fused = getattr(getattr(self.grad_fn, "op", None), "fused_backward", None)
+        pairs = None
+        if fused is not None and (gradient is None or g == 1):
+            pairs = fused(self.grad_fn, self._out_index, bool(retain_graph))
+        if pairs is not None:
+            pass
+        elif self.grad_fn is None:
             pairs = [(self, g.copy() if gradient is not None else g)]
         else:
             pairs = autograd.run_backward(self.grad_fn, self._out_index, g, bool(retain_graph))

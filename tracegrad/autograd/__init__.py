@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import (BACKWARD_TWICE, AccumulateGrad, Node, accumulate_grad_node,
-                     check_gradient, check_hook_result, run_backward)
+                     check_gradient, check_hook_result, run_backward, saved_value)
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 

@@ -277,7 +277,7 @@ _TENSOR_TYPES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"
                  "int64": "torch.LongTensor", "bool": "torch.BoolTensor"}
 
 
-def _saved_value(places, nodes) -> np.ndarray:
+def saved_value(places, nodes) -> np.ndarray:
     """A residual's saved array, checked at every node that reads it: freed values raise the
     backward-twice error, values overwritten in place since they were saved the version error."""
     value = None
@@ -315,7 +315,7 @@ def run_backward(root: Node, out_index: int, gradient, retain_graph: bool,
     plan = backward_plan(signature, nodes, len(leaves))
     if any(nodes[i].freed for i in plan.saved_by):
         raise RuntimeError(BACKWARD_TWICE)
-    residuals = [_saved_value(places, nodes) for places in plan.places]
+    residuals = [saved_value(places, nodes) for places in plan.places]
     if create_graph:
         residuals = [_saved_tensor(places, nodes, value)
                      for places, value in zip(plan.places, residuals)]

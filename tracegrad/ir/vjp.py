@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .builder import Builder, Sym
-from .function import Function, Literal, Var
+from .function import Eqn, Function, Literal, Var
 from .ops import full, sum_to
 from .simplify import canonicalize, dead_code_elimination, simplify
 
@@ -153,3 +153,25 @@ def vjp_function(fn: Function, wrt, name: str | None = None) -> tuple[Function, 
     out = Function(adj.fn.name, list(fn.params) + adj.fn.params[n_res:], eqns,
                    [look(r) for r in adj.fn.results[:len(adj.wrt)]])
     return simplify(out), list(adj.wrt)
+
+
+def value_and_grad_function(fn: Function, n_out: int, adj: Adjoint,
+                            name: str | None = None) -> Function:
+    """`fn` computing, right after its first `n_out` results, the gradients of `adj` (the
+    adjoint of those results) for cotangents of one: the loss and its gradients in one program,
+    whose loops the backend fuses (JAX's `value_and_grad`). `adj.wrt` says whose gradient each
+    inserted result is."""
+    n_res = adj.n_residuals
+    subst = {id(p): r for p, r in zip(adj.fn.params[:n_res], adj.residuals)}
+    seeds = [Eqn(full, [], [ct], dict(shape=ct.shape, dtype=ct.dtype, value=1.0))
+             for ct in adj.fn.params[n_res:]]
+
+    def look(a):
+        return subst.get(id(a), a) if isinstance(a, Var) else a
+
+    eqns = list(fn.eqns) + seeds + [type(e)(e.op, [look(a) for a in e.inputs], e.outputs,
+                                            e.attrs, e.origin) for e in adj.fn.eqns]
+    grads = [look(r) for r in adj.fn.results[:len(adj.wrt)]]
+    out = Function(name or fn.name, list(fn.params), eqns,
+                   fn.results[:n_out] + grads + fn.results[n_out:])
+    return simplify(out)
