@@ -8,10 +8,14 @@ The scheduler gives every materialized value its own kernel. Two kernels over th
   computed once, in registers, and its buffer disappears if nothing else needs it;
 - *horizontally*, when neither depends on the other: one pass over the domain instead of two
   (loads of the same input at the same point are emitted once).
+
+A map kernel also joins a reduction over its domain (the reduction's loop nest visits every
+point once), unless it reads a value that reduction computes: `mean(3*(x+2)**2)` and its
+gradient `(x+2)*c` become one pass over x.
 """
 from __future__ import annotations
 
-from .expr import Gather, Load, loads, substitute
+from .expr import Gather, Load, loads, reductions, substitute
 from .schedule import LoopKernel, Schedule, Store
 
 
@@ -61,6 +65,13 @@ def _vertical(p: LoopKernel, c: LoopKernel):
     return [Store(s.buffer, s.view, substitute(s.node, replace)) for s in c.stores]
 
 
+def _reads_points_only(c: LoopKernel, p: LoopKernel) -> bool:
+    """C reads none of the reductions P computes (only P's point stores, which a reduction
+    loop nest writes as it visits each point), so C's stores can join P's loop nest."""
+    reduced = {id(s.buffer) for s in p.stores if reductions(s.node)}
+    return not any(id(b) in reduced for b in c.reads())
+
+
 def _toposort(kernels, edges) -> list:
     indeg = {i: 0 for i in range(len(kernels))}
     for i in edges:
@@ -89,19 +100,22 @@ def _try_merge(sched: Schedule) -> bool:
         for i, p in enumerate(kernels):
             if i == j or not isinstance(p, LoopKernel) or p.domain != c.domain:
                 continue
+            if p.axes and c.axes and p.axes != c.axes:
+                continue
             if j in edges[i]:
-                if p.axes or _reaches(edges, i, j, skip_direct=True):
+                if (p.axes and not _reads_points_only(c, p)) or \
+                        _reaches(edges, i, j, skip_direct=True):
                     continue
                 stores = _vertical(p, c)
                 if stores is None:
                     continue
-            elif i < j and p.axes == c.axes and not _reaches(edges, i, j, False) \
+            elif i < j and not _reaches(edges, i, j, False) \
                     and not _reaches(edges, j, i, False):
                 stores = list(c.stores)
             else:
                 continue
             # P's stores stay unless the buffer is now read by no one and isn't a result.
-            merged = LoopKernel(c.name, c.domain, c.axes, [])
+            merged = LoopKernel(c.name, c.domain, c.axes or p.axes, [])
             others = [k for n, k in enumerate(kernels) if n not in (i, j)]
             still_read = {id(b) for k in others for b in k.reads()}
             still_read |= {id(ld.buffer) for s in stores for ld in loads(s.node)}

@@ -19,6 +19,7 @@ from .diskcache import FORMAT, DiskCache
 from .emit import emit_module
 from .expr import contiguous_strides
 from .jit import LOCK, jit
+from .pool import pool_for
 from .schedule import schedule
 
 
@@ -106,6 +107,8 @@ class Program:
                                     for s in contiguous_strides(shape)))
                              for shape, dtype in abi.params)
         self._outputs = tuple((shape, np.dtype(dtype)) for shape, dtype in abi.outputs)
+        # Large outputs are reused once their users let go (a training loop's gradients).
+        self._pools = tuple(pool_for(shape, dtype) for shape, dtype in self._outputs)
         # (output index, shape or None), or (None, array) for a literal result (copied per
         # call so every result is fresh).
         self._results = tuple((r[1], r[2]) if r[0] == "out"
@@ -169,7 +172,8 @@ class Program:
             if a.strides != strides:
                 a = np.ascontiguousarray(a)
             args.append(a)
-        outs = [np.empty(shape, dtype) for shape, dtype in self._outputs]
+        outs = [np.empty(shape, dtype) if pool is None else pool.take()
+                for (shape, dtype), pool in zip(self._outputs, self._pools)]
         args += outs
         arena = None
         if self._arena_bytes:
