@@ -79,3 +79,25 @@ def test_training_loop_reuses_gradient_buffers():
         seen.add(x.grad.numpy().__array_interface__["data"][0])
         x.grad = None
     assert len(seen) <= SLOTS
+
+
+def test_layer_norm_loss_and_gradients_store_no_full_size_temporary():
+    # x - mean(x) and the gradient's terms are recomputed in each pass instead of stored;
+    # the loss sums rows in the pass that sums the gradient's rows.
+    def loss(x, r, gamma, beta):
+        return (tg.nn.functional.layer_norm(x, (256,), gamma, beta) * r).sum()
+
+    rng = np.random.default_rng(0)
+    x, r = (tg.tensor(rng.standard_normal((64, 256)).astype(np.float32)) for _ in range(2))
+    gamma = tg.tensor(rng.standard_normal(256).astype(np.float32), requires_grad=True)
+    beta = tg.tensor(rng.standard_normal(256).astype(np.float32), requires_grad=True)
+    x.requires_grad_()
+    f = tg.compile(loss)
+    f(x, r, gamma, beta).backward()
+    program = f.specializations[0].fused_program
+    assert program.abi.arena_bytes < 64 * 256 * 4 / 4   # row statistics only
+    assert len(program.kernels) == 5
+    ex, eg, eb = (t.detach().requires_grad_() for t in (x, gamma, beta))
+    loss(ex, r, eg, eb).backward()
+    for got, want in ((x, ex), (gamma, eg), (beta, eb)):
+        np.testing.assert_allclose(got.grad.numpy(), want.grad.numpy(), rtol=1e-4, atol=1e-5)

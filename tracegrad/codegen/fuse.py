@@ -131,7 +131,65 @@ def _try_merge(sched: Schedule) -> bool:
     return False
 
 
+def _big_loads(node, size: int) -> set:
+    """(buffer, view) of the loads in `node` that read an array about as large as `size`."""
+    out = set()
+    for ld in loads(node):
+        v = ld.view
+        distinct = 1
+        for e, st in zip(v.shape, v.strides):
+            distinct *= e if st else 1
+        if distinct * 8 > size:
+            out.add((id(ld.buffer), v))
+    return out
+
+
+def _try_recompute(sched: Schedule) -> bool:
+    """Replace a stored elementwise value by its expression in the kernels that read it, when
+    each of them already reads every large array the expression reads (at the same points):
+    recomputing there moves no extra memory, the store and its buffer go away."""
+    kernels = sched.kernels
+    for p in kernels:
+        if not isinstance(p, LoopKernel):
+            continue
+        for st in p.stores:
+            buf = st.buffer
+            if buf.kind != "temp" or reductions(st.node) or any(
+                    isinstance(n, Gather) for n in loads(st.node)):
+                continue
+            readers = [k for k in kernels if k is not p and buf in k.reads()]
+            if not readers or not all(isinstance(k, LoopKernel) and k.domain == p.domain
+                                      for k in readers):
+                continue
+            need = _big_loads(st.node, buf.size)
+            ok = True
+            for k in readers:
+                have = set()
+                for s in k.stores:
+                    for ld in loads(s.node):
+                        if ld.buffer is buf and (isinstance(ld, Gather) or ld.view != st.view):
+                            ok = False
+                    have |= _big_loads(s.node, buf.size)
+                ok = ok and need <= have
+            if not ok:
+                continue
+            for k in readers:
+                k.stores = [Store(s.buffer, s.view, substitute(
+                    s.node, lambda ld: st.node if ld.buffer is buf else None))
+                    for s in k.stores]
+            p.stores = [s for s in p.stores if s is not st]
+            sched.temps.remove(buf)
+            if not p.stores:
+                sched.kernels = [k for k in kernels if k is not p]
+            return True
+    return False
+
+
 def fuse(sched: Schedule) -> None:
-    """Merge kernels in place until no merge applies."""
-    while _try_merge(sched):
-        pass
+    """Merge kernels in place until no merge applies; then recompute stored values where
+    that moves less memory (which may allow more merges)."""
+    while True:
+        while _try_merge(sched):
+            pass
+        if not _try_recompute(sched):
+            return

@@ -6,7 +6,9 @@ its argument in a Reduce node. A value gets a buffer (is *materialized*, which c
 kernel that stores it) only when it must:
 
 - it is a function result;
-- it has more than one consumer and is not a plain leaf (so nothing is computed twice);
+- it has more than one consumer, is not a plain leaf, and is not a small elementwise
+  expression reading at most one array of its size (`_recomputed`: those are recomputed, since
+  storing costs more memory traffic than re-reading);
 - it feeds a matmul and is not already a strided view the matmul can take;
 - it contains a reduction and is used other than as a same-shape elementwise operand (a
   broadcast, a layout op, another reduction), or is mixed with a reduction of another shape;
@@ -26,8 +28,8 @@ from dataclasses import dataclass, field
 
 from ..ir import OPS, Function, Literal, Var, bool_, float64, int64
 from . import gather
-from .expr import (Apply, Const, Index, Load, Node, Reduce, View, contiguous_strides,
-                   indexes, loads, reductions, to_domain, transform)
+from .expr import (Apply, Const, Gather, Index, Load, Node, Reduce, View,
+                   contiguous_strides, indexes, loads, reductions, to_domain, transform, walk)
 
 
 class Buffer:
@@ -184,6 +186,37 @@ def _is_leaf(node: Node) -> bool:
     return isinstance(node, (Load, Const, Index)) or (isinstance(node, Apply) and not node.args)
 
 
+def _split_reduction(shape, dims) -> bool:
+    """Whether a reduction over `dims` runs as a row pass and then a pass over the rows: it
+    reduces the last dim and at least one more, both longer than one."""
+    last = len(shape) - 1
+    return (last in dims and shape[last] > 1
+            and math.prod(shape[d] for d in dims if d != last) > 1)
+
+
+RECOMPUTE_MAX_NODES = 32
+
+
+def _recomputed(node: Node) -> bool:
+    """Whether a value with several consumers is better recomputed in each than stored: an
+    elementwise expression (no reduction, no gather) of at most `RECOMPUTE_MAX_NODES` nodes
+    that reads at most one array of its own size. Storing it costs a write and a read of its
+    size per consumer; recomputing re-reads that one array (and nothing when the consumers
+    end up in one loop nest, where the emitter computes it once). `x - mean(x)` in a layer
+    norm is read by three later passes."""
+    if node.rsig is not None or not node.shape:
+        return False
+    size, count, big = math.prod(node.shape), 0, 0
+    for n in walk(node):
+        count += 1
+        if isinstance(n, (Reduce, Gather)) or count > RECOMPUTE_MAX_NODES:
+            return False
+        if isinstance(n, Load):
+            distinct = math.prod(e for e, st in zip(n.view.shape, n.view.strides) if st)
+            big += distinct * 8 > size
+    return big <= 1
+
+
 class _Scheduler:
     def __init__(self, fn: Function, blas_dtypes):
         self.fn = fn
@@ -261,7 +294,7 @@ class _Scheduler:
             else:
                 node = self.matmul(eqn, v)
             self.value[id(v)] = node
-            if self.uses.get(id(v), 0) > 1 and not _is_leaf(node):
+            if self.uses.get(id(v), 0) > 1 and not _is_leaf(node) and not _recomputed(node):
                 self.materialize(v)
         outputs = self.results()
         return Schedule(self.fn, inputs, outputs, self.temps, self.kernels, self.checks,
@@ -306,6 +339,15 @@ class _Scheduler:
             return Apply(OPS["convert"], [arg], {"dtype": v.dtype}, v.shape, v.dtype)
         if arg.rsig is not None:
             arg = self.materialize(x)
+        if kind in ("sum", "prod", "amax", "amin") and _split_reduction(x.shape, dims):
+            # Rows first, into a small buffer (float32 sums kept in float64), then the rest:
+            # the row pass can share a loop nest with other row reductions (a layer norm's
+            # loss and its gradient's row sums), which a reduction over everything cannot.
+            last = len(x.shape) - 1
+            part_dtype = accumulator_dtype(v.dtype) if kind in ("sum", "prod") else v.dtype
+            part = self.temp(x.shape[:-1] + (1,), part_dtype)
+            self.store_kernel(part, Reduce(arg, (last,), True, part.shape, part_dtype, kind))
+            arg = Load(part, View.contiguous(part.shape))
         index = None
         if kind in ("argmax", "argmin"):
             # The flat row-major position within the reduced dims.

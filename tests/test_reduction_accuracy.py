@@ -1,0 +1,50 @@
+"""Compiled float32 reductions on 1e7 elements are at least as accurate as numpy's pairwise
+sums (they accumulate in float64), whatever the loop nest: one pass, rows then the rest, or
+columns accumulated in scratch rows."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tracegrad.codegen import compile_function
+from tracegrad.ir import Builder, TensorType, float32, ops
+
+N = 10_000_000
+
+
+def _program(shape, dims):
+    b = Builder("f")
+    x = b.param(TensorType(shape, float32), "x")
+    return compile_function(b.build([ops.reduce_sum(x, dims=dims, keepdim=False)]))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    # A positive offset makes the running sum large next to each term (rounding matters).
+    return (rng.standard_normal(N) + 3).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(N,), (2500, 4000), (4000, 2500)])
+def test_full_sum_of_1e7_is_no_worse_than_numpy(data, shape):
+    x = data.reshape(shape)
+    exact = math.fsum(data.astype(np.float64))
+    (got,) = _program(shape, tuple(range(len(shape))))(x)
+    ours = abs(float(got) - exact)
+    numpy_error = abs(float(np.sum(x)) - exact)
+    # float64 accumulation: the error is the final rounding to float32 (half an ulp).
+    assert ours <= max(numpy_error, 0.5 * np.spacing(np.float32(exact)))
+
+
+@pytest.mark.parametrize("dims", [(0,), (1,)])
+def test_row_and_column_sums_of_1e7_are_no_worse_than_numpy(data, dims):
+    x = data.reshape(2500, 4000)
+    exact = x.astype(np.float64).sum(axis=dims[0])   # float64 pairwise: exact enough here
+    (got,) = _program(x.shape, dims)(x)
+    ours = np.abs(got.astype(np.float64) - exact)
+    half_ulp = 0.5 * np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert np.all(ours <= half_ulp * 1.0001)
+    numpy_error = np.abs(np.sum(x, axis=dims[0]).astype(np.float64) - exact)
+    assert ours.max() <= max(numpy_error.max(), half_ulp.max())
