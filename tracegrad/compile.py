@@ -55,6 +55,7 @@ class CompiledFunction:
         self.trace_count = 0
         self.eager_reason: str | None = None   # set when the limit was reached
         self._last: Specialization | None = None   # the specialization the last call ran
+        self._random = False   # some specialization draws random inputs
         functools.update_wrapper(self, fn)
 
     # ---- signatures --------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class CompiledFunction:
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if current_trace() is not None or self.eager_reason or config.disable_compile:
+        if current_trace() is not None or self.eager_reason or config.compile_disabled():
             return self.fn(*args, **kwargs)  # inside another trace: inline; else eager
         if kwargs:
             keys = tuple(sorted(kwargs))
@@ -113,9 +114,9 @@ class CompiledFunction:
         specs = self._by_signature.get(sig, ())
         # A specialization that failed its guards must not use up random draws: the one
         # that runs (or the new trace) draws from the state eager code would see.
-        rng = creation.rng_state() if any(s.random for s in specs) else None
+        rng = creation.rng_state() if self._random and any(s.random for s in specs) else None
         for i, spec in enumerate(specs):
-            captured, why = spec.captured_now()
+            captured, why = ([], None) if spec.closed else spec.captured_now()
             if why is None and spec.mutated and _overlapping(list(tensors) + captured,
                                                              spec.mutated):
                 # In-place updates through one of two aliased inputs: the compiled code
@@ -227,6 +228,7 @@ class CompiledFunction:
                               self.backend, wrt, sig, reason, trace_seconds,
                               random=t.random, mutated=t.mutated)
         spec.recorded = recorded
+        self._random = self._random or bool(spec.random)
         self._by_signature.setdefault(sig, []).insert(0, spec)   # most recent first
         self.specializations.append(spec)
         return spec

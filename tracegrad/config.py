@@ -17,8 +17,20 @@ import os
 _UNSET = object()
 
 
+# os.environ's own dict of encoded names and values (POSIX): reading it skips the encoding
+# os.environ.get does, which matters for the settings a compiled call reads every time.
+_ENVIRON = getattr(os.environ, "_data", None) if os.name == "posix" else None
+
+
+def _getenv(name: str) -> str | None:
+    if _ENVIRON is None:
+        return os.environ.get(name)
+    value = _ENVIRON.get(name.encode())
+    return None if value is None else os.fsdecode(value)
+
+
 def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+    value = _getenv(name)
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() not in ("0", "false", "no", "off")
@@ -48,6 +60,19 @@ _DEFAULTS = {
     "fused_gradient": lambda: _flag("TRACEGRAD_FUSED_GRADIENT", True),
 }
 _overrides: dict = {}
+
+
+_DISABLE_KEY = b"TRACEGRAD_DISABLE_COMPILE"
+
+
+def compile_disabled() -> bool:
+    """`disable_compile`, read the cheap way (every compiled call asks)."""
+    value = _overrides.get("disable_compile", _UNSET)
+    if value is not _UNSET:
+        return value
+    if _ENVIRON is not None and _DISABLE_KEY not in _ENVIRON:
+        return False
+    return _flag("TRACEGRAD_DISABLE_COMPILE", False)
 
 
 def __getattr__(name: str):

@@ -32,6 +32,9 @@ class InterpretedProgram:
     def __call__(self, *arrays):
         return self._run(arrays)
 
+    def run(self, arrays):
+        return self._run(arrays)
+
 
 def backend(name: str):
     if name == "llvm":
@@ -70,6 +73,7 @@ class Specialization:
         self.captured_sig = [tensor_sig(t) for t in captured]
         self.sources = sources            # per captured tensor: its Source, or None
         self.root_guards = root_guards    # (Source, fingerprint of its value when traced)
+        self.closed = not captured and not root_guards   # reads nothing but its arguments
         self.signature = signature
         self.out_requires = out_requires
         self.multiple = multiple
@@ -220,22 +224,28 @@ class Specialization:
         """`backward()` of a fused specialization's loss: [(leaf, gradient array)] from the
         program's results, or None when the general engine must run (hooks or retained
         gradients on the output, an input that is not a leaf)."""
-        edges, wrt = node.edges, self.adjoint.wrt
-        if node.retained or node.hooks or out_index != 0 or \
-                any(edges[i][0] != "leaf" for i in wrt):
+        edges = node.edges
+        if node.retained or node.hooks or out_index != 0:
             return None
+        pairs = []
+        for i in self.adjoint.wrt:
+            edge = edges[i]
+            if edge[0] != "leaf":
+                return None
+            pairs.append(edge[1])
         if node.freed:
             if self.hidden or self._fused_reads:
                 raise RuntimeError(autograd.BACKWARD_TWICE)
             return None   # the gradient reads no values: the engine runs the split backward
-        for i in self._fused_reads:   # PyTorch's error if one was overwritten in place
-            autograd.saved_value([("saved", 0, i)], [node])
-        grads = node.outputs[self.n_out:self.n_out + len(wrt)]
+        if versions.any_written():   # PyTorch's error if one was overwritten in place
+            for i in self._fused_reads:
+                autograd.saved_value([("saved", 0, i)], [node])
+        grads = node.outputs[self.n_out:self.n_out + len(pairs)]
         if retain_graph:
             grads = [g.copy() for g in grads]
         else:
             node.free()
-        return [(edges[i][1], g) for i, g in zip(wrt, grads)]
+        return list(zip(pairs, grads))
 
     def captured_now(self):
         """(tensors the function closes over, as they are now; None) or (None, why they do
@@ -277,23 +287,28 @@ class Specialization:
         else:
             program, guard_at = self.forward_program, self._guard_at
         try:
-            outs = program(*arrays)
+            outs = program.run(arrays)
         except (IndexError, RuntimeError) as error:   # an index check failed (codegen/gather.py)
             outs = getattr(error, "outputs", None)
             if outs is None or all(bool(v) == g.expect
                                    for g, v in zip(self.guards, outs[guard_at:])):
                 raise
-        for g, value in zip(self.guards, outs[guard_at:]):
-            if bool(value) != g.expect:
-                if g.error is not None:   # a runtime check (integer division by zero...)
-                    raise RuntimeError(g.error)
-                return g
+        if self.guards:
+            for g, value in zip(self.guards, outs[guard_at:]):
+                if bool(value) != g.expect:
+                    if g.error is not None:   # a runtime check (integer division by zero...)
+                        raise RuntimeError(g.error)
+                    return g
         node = None
         if self.adjoint is not None:  # grad mode is part of the signature
             op, types = ((self.fused_op, self.fused_types) if fused
                          else (self.call_op, self.out_types))
             node = autograd.Node.create(op, {}, [edge_of(t) for t in inputs], arrays, outs,
                                         types, "CompiledFunctionBackward")
+            if self.n_out == 1 and not self.mutated and self.out_requires[0]:
+                self.hits += 1
+                return [Tensor._make(outs[0], requires_grad=True, grad_fn=node,
+                                     type=self.out_types[0])]
         if self.mutated:   # in-place updates of the caller's tensors (batch_norm's stats)
             for pos, value in zip(self.mutated, outs[len(outs) - len(self.mutated):]):
                 target = inputs[pos]._data

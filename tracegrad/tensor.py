@@ -80,17 +80,29 @@ class Tensor(Value):
         t = object.__new__(cls)
         t._type = type or (var.type if data is None else _array_type(data.shape, data.dtype))
         t._data = data
-        t._trace = trace
-        t._var = var
-        t._requires_grad = requires_grad
-        t.grad_fn = grad_fn
-        t._out_index = out_index
-        t._grad = None
-        t._retains_grad = False
-        t._hooks = None
-        t._viewed = False     # an op returned a view of this tensor (see `_inplace`)
-        t._tracked = True     # in-place writes bump the version counter (not through `.data`)
+        # Other attributes keep the class defaults below unless given (tensors are made often).
+        if trace is not None:
+            t._trace = trace
+        if var is not None:
+            t._var = var
+        if requires_grad:
+            t._requires_grad = True
+        if grad_fn is not None:
+            t.grad_fn = grad_fn
+        if out_index:
+            t._out_index = out_index
         return t
+
+    _trace = None
+    _var = None
+    _requires_grad = False
+    grad_fn = None
+    _out_index = 0
+    _grad = None
+    _retains_grad = False
+    _hooks = None
+    _viewed = False     # an op returned a view of this tensor (see `_inplace`)
+    _tracked = True     # in-place writes bump the version counter (not through `.data`)
 
     # ---- binding ops ---------------------------------------------------------------------------
     @property
@@ -215,6 +227,17 @@ class Tensor(Value):
         """Accumulate d(self)/d(leaf) (times `gradient`) into every leaf's `.grad` (or only into
         `inputs`). With `create_graph` the gradients are recorded, so they can be
         differentiated again."""
+        fn = self.grad_fn
+        if (gradient is None and fn is not None and not create_graph and inputs is None
+                and self._trace is None):
+            # A compiled loss whose program computed its gradients for a cotangent of one.
+            fused = getattr(fn.op, "fused_backward", None)
+            if fused is not None and current_trace() is None:
+                pairs = fused(fn, self._out_index, bool(retain_graph))
+                if pairs is not None:
+                    for leaf, grad in pairs:
+                        leaf._accumulate(grad)
+                    return
         if create_graph or inputs is not None:
             if self._trace is not None or current_trace() is not None:
                 raise RuntimeError("backward() inside tracegrad.compile is not supported; call "
@@ -233,10 +256,10 @@ class Tensor(Value):
         else:
             autograd.check_gradient(self.type, None)
             g = np.ones(self._data.shape, dtype=self.dtype.np)
-        # A compiled loss whose program computed its gradients for a cotangent of one.
+        # An explicit gradient of one can use a compiled loss's gradients too.
         fused = getattr(getattr(self.grad_fn, "op", None), "fused_backward", None)
         pairs = None
-        if fused is not None and (gradient is None or g == 1):
+        if fused is not None and gradient is not None and g == 1:
             pairs = fused(self.grad_fn, self._out_index, bool(retain_graph))
         if pairs is not None:
             pass

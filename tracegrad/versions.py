@@ -28,6 +28,11 @@ def version(a: np.ndarray) -> int:
     return entry[1] if entry is not None and entry[0]() is root else 0
 
 
+def any_written() -> bool:
+    """Whether any array has been written in place (else every version is 0)."""
+    return bool(_versions)
+
+
 def bump(a: np.ndarray) -> None:
     """Record an in-place write to `a`'s memory."""
     root = _root(a)

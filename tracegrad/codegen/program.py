@@ -109,11 +109,15 @@ class Program:
         self._outputs = tuple((shape, np.dtype(dtype)) for shape, dtype in abi.outputs)
         # Large outputs are reused once their users let go (a training loop's gradients).
         self._pools = tuple(pool_for(shape, dtype) for shape, dtype in self._outputs)
+        self._pooled = any(p is not None for p in self._pools)
+        self._strides = tuple(strides for _, _, strides in self._params)
         # (output index, shape or None), or (None, array) for a literal result (copied per
         # call so every result is fresh).
         self._results = tuple((r[1], r[2]) if r[0] == "out"
                               else (None, np.asarray(r[1], np.dtype(r[2])))
                               for r in abi.results)
+        # Results are the outputs themselves, in order (the common case: returned as is).
+        self._direct = self._results == tuple((i, None) for i in range(len(self._outputs)))
         self._arena_bytes = abi.arena_bytes
         self._checks = abi.checks
         self._status = slice(abi.status_offset, abi.status_offset + 16 * len(abi.checks))
@@ -162,18 +166,23 @@ class Program:
         if len(arrays) != len(params):
             raise TypeError(f"{self.fn.name}: expected {len(params)} arguments, "
                             f"got {len(arrays)}")
-        args = []
-        for a, (shape, dtype, strides) in zip(arrays, params):
-            if type(a) is not np.ndarray:
-                a = np.asarray(a)
+        arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in arrays]
+        for a, (shape, dtype, _) in zip(arrays, params):
             if a.shape != shape or a.dtype != dtype:
                 raise TypeError(f"{self.fn.name}: argument of type {a.dtype}{list(a.shape)} "
                                 f"does not match parameter {dtype}{list(shape)}")
-            if a.strides != strides:
-                a = np.ascontiguousarray(a)
-            args.append(a)
-        outs = [np.empty(shape, dtype) if pool is None else pool.take()
-                for (shape, dtype), pool in zip(self._outputs, self._pools)]
+        return self.run(arrays)
+
+    def run(self, arrays: list) -> list[np.ndarray]:
+        """`__call__` for arrays already known to have the parameters' shapes and dtypes
+        (a compiled function's signature says so); only their layout is checked."""
+        args = [a if a.strides == st else np.ascontiguousarray(a)
+                for a, st in zip(arrays, self._strides)]
+        if self._pooled:
+            outs = [np.empty(shape, dtype) if pool is None else pool.take()
+                    for (shape, dtype), pool in zip(self._outputs, self._pools)]
+        else:
+            outs = [np.empty(shape, dtype) for shape, dtype in self._outputs]
         args += outs
         arena = None
         if self._arena_bytes:
@@ -190,14 +199,17 @@ class Program:
         self._cfunc(*args)
         if arena is not None:
             self._arenas.append(arena)
-        res = []
-        for index, extra in self._results:
-            if index is None:
-                res.append(extra.copy())
-            elif extra is None:
-                res.append(outs[index])
-            else:
-                res.append(outs[index].reshape(extra))
+        if self._direct:
+            res = outs
+        else:
+            res = []
+            for index, extra in self._results:
+                if index is None:
+                    res.append(extra.copy())
+                elif extra is None:
+                    res.append(outs[index])
+                else:
+                    res.append(outs[index].reshape(extra))
         if self._checks and status[::2].any():
             self._raise_index_error(status, res)
         return res
