@@ -278,14 +278,15 @@ def main(argv=None) -> int:
                         help=f"comma-separated subset of {','.join(PEER_NAMES)}")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads per library (BLAS, OpenMP, XLA): 1 by default, as a "
-                             "multithreaded BLAS stalls when any other process wants a core; "
-                             "0 leaves each library its own default")
+                        help="threads per library (BLAS, OpenMP, XLA, tracegrad): 1 by "
+                             "default, as a multithreaded BLAS stalls when any other process "
+                             "wants a core; 0 leaves each library its own default")
     args = parser.parse_args(argv)
     if args.threads and os.environ.get("TRACEGRAD_BENCH_THREADS") != str(args.threads):
         # Thread pools are sized when the libraries load: start again with the environment set.
         n = str(args.threads)
-        env = dict(os.environ, TRACEGRAD_BENCH_THREADS=n, OMP_NUM_THREADS=n,
+        env = dict(os.environ, TRACEGRAD_BENCH_THREADS=n, TRACEGRAD_THREADS=n,
+                   OMP_NUM_THREADS=n,
                    OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
                    XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen="
                              f"{'true' if args.threads > 1 else 'false'} "

@@ -8,6 +8,7 @@ variable, which is read when the setting is used (so it can change at run time).
 | `recompile_limit` | `TRACEGRAD_RECOMPILE_LIMIT` | 8 specializations per function, then eager |
 | `cache_dir` | `TRACEGRAD_CACHE_DIR` | `$XDG_CACHE_HOME/tracegrad` or `~/.cache/tracegrad` |
 | `disk_cache` | `TRACEGRAD_DISK_CACHE=0` | True: compiled code is kept on disk between runs |
+| `threads` | `TRACEGRAD_THREADS` | 2 (1 on a one-core machine): large kernels split across two threads |
 | `fused_gradient` | `TRACEGRAD_FUSED_GRADIENT=0` | True: a scalar loss compiles with its gradients in one program |
 """
 from __future__ import annotations
@@ -43,6 +44,11 @@ def _default_cache_dir() -> str:
     return os.path.join(base, "tracegrad")
 
 
+def _threads() -> int:
+    from .codegen import worker
+    return worker.threads()
+
+
 def _limit() -> int:
     value = os.environ.get("TRACEGRAD_RECOMPILE_LIMIT", "8")
     try:
@@ -58,6 +64,7 @@ _DEFAULTS = {
     "cache_dir": _default_cache_dir,
     "disk_cache": lambda: _flag("TRACEGRAD_DISK_CACHE", True),
     "fused_gradient": lambda: _flag("TRACEGRAD_FUSED_GRADIENT", True),
+    "threads": lambda: _threads(),
 }
 _overrides: dict = {}
 
@@ -84,12 +91,18 @@ def __getattr__(name: str):
 
 class _Module(type(os)):
     def __setattr__(self, name, value):
+        if name == "threads":   # compiled programs read it from the codegen layer
+            from .codegen import worker
+            worker.THREADS = None if value is None else max(1, int(value))
         if name in _DEFAULTS:
             _overrides[name] = value
         else:
             super().__setattr__(name, value)
 
     def __delattr__(self, name):
+        if name == "threads":
+            from .codegen import worker
+            worker.THREADS = None
         if name in _DEFAULTS:
             _overrides.pop(name, None)   # back to the environment / default
         else:
@@ -99,6 +112,8 @@ class _Module(type(os)):
 def reset() -> None:
     """Forget every setting made in Python: the environment and defaults apply again."""
     _overrides.clear()
+    if "tracegrad.codegen.worker" in sys.modules:
+        sys.modules["tracegrad.codegen.worker"].THREADS = None
 
 
 import sys  # noqa: E402 - the module class swap must follow the definitions above

@@ -19,7 +19,7 @@ from .ir.interpreter import Evaluator
 from .ir.vjp import value_and_grad_function, vjp_function
 from .ir.partition import split
 from .sources import fingerprint, same, show, tensor_sig
-from .tensor import Tensor, edge_of
+from .tensor import Tensor
 
 
 class InterpretedProgram:
@@ -303,8 +303,12 @@ class Specialization:
         if self.adjoint is not None:  # grad mode is part of the signature
             op, types = ((self.fused_op, self.fused_types) if fused
                          else (self.call_op, self.out_types))
-            node = autograd.Node.create(op, {}, [edge_of(t) for t in inputs], arrays, outs,
-                                        types, "CompiledFunctionBackward")
+            # `edge_of` for tensors, inline: this runs on every call
+            edges = [("node", t.grad_fn, t._out_index) if t.grad_fn is not None
+                     else ("leaf", t) if t._requires_grad else ("const", t._type)
+                     for t in inputs]
+            node = autograd.Node.create(op, {}, edges, arrays, outs, types,
+                                        "CompiledFunctionBackward")
             if self.n_out == 1 and not self.mutated and self.out_requires[0]:
                 self.hits += 1
                 return [Tensor._make(outs[0], requires_grad=True, grad_fn=node,

@@ -38,9 +38,10 @@ def _i64(v: int) -> ir.Constant:
 class _Function:
     """An internal kernel function: entry block for allocas, loop helpers, strided access."""
 
-    def __init__(self, module: ir.Module, name: str, buffers: list):
+    def __init__(self, module: ir.Module, name: str, buffers: list, extra=()):
         self.buffers = buffers
-        fnty = ir.FunctionType(VOID, [memory_type(b.dtype).as_pointer() for b in buffers])
+        fnty = ir.FunctionType(VOID, [memory_type(b.dtype).as_pointer() for b in buffers]
+                               + [I64] * len(extra))
         self.fn = fn = ir.Function(module, fnty, name)
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
@@ -48,6 +49,11 @@ class _Function:
             arg.name = buf.name
             arg.add_attribute("noalias")
         self.ptr = {id(b): a for a, b in zip(fn.args, buffers)}
+        # i64 parameters after the buffers: a thread's range of the outermost loop, its part
+        self.arg = dict(zip(extra, fn.args[len(buffers):]))
+        for name_, arg in self.arg.items():
+            arg.name = name_
+        self.bounds: dict = {}   # level -> (lo, hi): a loop level that runs a range
         self.entry = fn.append_basic_block("entry")
         self.allocas = ir.IRBuilder(self.entry)
         self.b = ir.IRBuilder(fn.append_basic_block("start"))
@@ -64,21 +70,24 @@ class _Function:
             body()
             return
         level, rest = levels[0], levels[1:]
-        n = extents[level]
+        lo, hi = self.bounds.get(level, (_i64(0), _i64(extents[level])))
         b = self.b
         pre = b.block
         loop = b.append_basic_block(f"l{level}")
         after = b.append_basic_block(f"l{level}.end")
-        b.branch(loop)
+        if level in self.bounds:   # a thread's range may be empty
+            b.cbranch(b.icmp_unsigned("<", lo, hi), loop, after)
+        else:
+            b.branch(loop)
         b.position_at_end(loop)
         i = b.phi(I64, name=f"i{level}")
-        i.add_incoming(_i64(0), pre)
+        i.add_incoming(lo, pre)
         self.idx[level] = i
         self.loops(rest, extents, body)
         del self.idx[level]
         nxt = b.add(i, _i64(1), flags=("nuw", "nsw"))
         i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_unsigned("<", nxt, _i64(n)), loop, after)
+        b.cbranch(b.icmp_unsigned("<", nxt, hi), loop, after)
         b.position_at_end(after)
 
     # -- memory ---------------------------------------------------------------------------------
@@ -228,10 +237,15 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
     stores = nest.stores
     buffers = []
     for buf in ([s.buffer for s in stores] + [b for s in stores for b in touched(s.node)]
-                + [buf for bufs in nest.scratch.values() for buf in bufs]):
+                + [buf for bufs in nest.scratch.values() for buf in bufs]
+                + [buf for bufs in nest.partials.values() for buf in bufs]):
         if all(buf is not x for x in buffers):
             buffers.append(buf)
-    kf = _Function(module, name, buffers)
+    split = nest.split
+    kf = _Function(module, name, buffers, {"rows": ("lo", "hi"),
+                                           "partial": ("lo", "hi", "chunk")}.get(split, ()))
+    if split:
+        kf.bounds[0] = (kf.arg["lo"], kf.arg["hi"])
     b = kf.b
     extents = nest.extents
     levels = list(range(len(extents)))
@@ -297,9 +311,17 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
         def outer_body():
             start_registers()
             kf.loops(levels[first:], extents, lambda: point(register_add))
+            if split == "partial":   # this range's states; `_emit_finish` combines them
+                for a in accs.values():
+                    store_state(load_state(a.slots), [
+                        b.gep(kf.ptr[id(buf)], [kf.arg["chunk"]], inbounds=True)
+                        for buf in nest.partials[id(a.r)]])
+                return
             epilogue({id(a.r): a.result(load_state(a.slots)) for a in accs.values()})
         kf.loops(levels[:first], extents, outer_body)
         kf.finish()
+        if split == "partial":
+            return buffers, _emit_finish(module, name, buffers, nest, reds, outer, [], [])
         return buffers
 
     # "scratch": some summed level is outside a kept one. Accumulate into a dense buffer over
@@ -314,7 +336,12 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
     body_levels = levels[:len(levels) - len(suffix)]
 
     def scratch(a):
-        return [kf.address(buf, sview) for buf in nest.scratch[id(a.r)]]
+        if split != "partial":
+            return [kf.address(buf, sview) for buf in nest.scratch[id(a.r)]]
+        # this range's accumulator row (the buffers have a leading dim of `chunks`)
+        return [kf.address(buf, sview, base=b.gep(kf.ptr[id(buf)], [
+            b.mul(kf.arg["chunk"], _i64(buf.size // nest.chunks))], inbounds=True))
+            for buf in nest.scratch[id(a.r)]]
 
     def scratch_init():
         for a in accs.values():
@@ -335,12 +362,49 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
             point(scratch_add)
     kf.loops(body_levels, extents, main_body)
 
+    if split == "partial":
+        kf.finish()
+        return buffers, _emit_finish(module, name, buffers, nest, reds, outer, kept_levels,
+                                     sview)
+
     def final():
         values = {id(a.r): a.result(load_state(scratch(a))) for a in accs.values()}
         epilogue(values)
     kf.loops(kept_levels, extents, final)
     kf.finish()
     return buffers
+
+
+def _emit_finish(module: ir.Module, name: str, buffers: list, nest, reds, outer, kept_levels,
+                 sview) -> ir.Function:
+    """The function that, after every range of a "partial" kernel is reduced, combines their
+    states in order and stores the results."""
+    kf = _Function(module, f"{name}.finish", buffers)
+    b = kf.b
+    accs = {id(r): _Accumulator(kf, r) for r in reds}
+
+    def states(a):
+        state = None
+        for c in range(nest.chunks):
+            if nest.strategy == "scratch":
+                ptrs = [kf.address(buf, sview, base=b.gep(
+                    kf.ptr[id(buf)], [_i64(c * (buf.size // nest.chunks))], inbounds=True))
+                    for buf in nest.scratch[id(a.r)]]
+            else:
+                ptrs = [b.gep(kf.ptr[id(buf)], [_i64(c)], inbounds=True)
+                        for buf in nest.partials[id(a.r)]]
+            new = [b.load(q) for q in ptrs]
+            state = new if state is None else a.combine(state, new)
+        return state
+
+    def final():
+        values = {id(a.r): a.result(states(a)) for a in accs.values()}
+        memo: dict = {}
+        for s in outer:
+            kf.store(s.buffer, s.view, kf.evaluate(s.node, memo, values))
+    kf.loops(kept_levels, nest.extents, final)
+    kf.finish()
+    return kf.fn
 
 
 # -- matmul ---------------------------------------------------------------------------------------
@@ -352,7 +416,9 @@ def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm) -> list:
     a, b_, out = k.a, k.b, k.out
     buffers = [out] + [x for i, x in enumerate([a.buffer, b_.buffer])
                        if x is not out and (i == 0 or x is not a.buffer)]
-    kf = _Function(module, name, buffers)
+    kf = _Function(module, name, buffers, ("lo", "hi") if k.split else ())
+    if k.split:   # rows [lo, hi): the loop nest's outermost level (no batch dims)
+        kf.bounds[0] = (kf.arg["lo"], kf.arg["hi"])
     b = kf.b
     batch = out.shape[:-2]
     nb = len(batch)
@@ -376,14 +442,21 @@ def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm) -> list:
         (ta, lda), (tb, ldb) = blas_layout(a.view), blas_layout(b_.view)
 
         def call():
+            rows, a_ptr = ir.Constant(it, m), kf.address(a.buffer, base(a.view))
+            c_ptr = kf.address(out, View(batch, cstrides[:nb]))
+            if k.split:   # this thread's rows [lo, hi) of A and C
+                lo, hi = kf.arg["lo"], kf.arg["hi"]
+                rows = b.sub(hi, lo)
+                rows = rows if g.int_bits == 64 else b.trunc(rows, it)
+                a_ptr = b.gep(a_ptr, [b.mul(lo, _i64(a.view.strides[-2]))], inbounds=True)
+                c_ptr = b.gep(c_ptr, [b.mul(lo, _i64(n))], inbounds=True)
             b.call(fn, [ir.Constant(I32, _ROW_MAJOR),
                         ir.Constant(I32, _NO_TRANS if ta == "N" else _TRANS),
                         ir.Constant(I32, _NO_TRANS if tb == "N" else _TRANS),
-                        ir.Constant(it, m), ir.Constant(it, n), ir.Constant(it, kdim),
-                        ir.Constant(ty, 1.0), kf.address(a.buffer, base(a.view)),
+                        rows, ir.Constant(it, n), ir.Constant(it, kdim),
+                        ir.Constant(ty, 1.0), a_ptr,
                         ir.Constant(it, lda), kf.address(b_.buffer, base(b_.view)),
-                        ir.Constant(it, ldb), ir.Constant(ty, 0.0),
-                        kf.address(out, View(batch, cstrides[:nb])),
+                        ir.Constant(it, ldb), ir.Constant(ty, 0.0), c_ptr,
                         ir.Constant(it, max(n, 1))])
         kf.loops(batch_levels, batch, call)
         kf.finish()
@@ -448,11 +521,13 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
     module = ir.Module(name=sched.fn.name)
     module.triple = target.triple
     module.data_layout = target.data_layout
-    calls = []
+    calls = []   # (kernel function, its buffers, the split extent or 0, finish function)
     for k in sched.kernels:
         name = f"tg.{sched.fn.name}.{k.name}"
+        finish, extent, chunks = None, 0, 0
         if isinstance(k, MatmulKernel):
             buffers = _emit_matmul(module, k, name, gemm)
+            extent, chunks = (k.a.shape[-2], k.chunks) if k.split else (0, 0)
         elif isinstance(k, ScanKernel):
             buffers = _emit_scan(module, k, name)
         elif isinstance(k, gather.ScatterKernel):
@@ -460,11 +535,16 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
             gather.emit_scatter(_Function(module, name, buffers), k)
         else:
             buffers = _emit_loop_kernel(module, k, name)
-        calls.append((module.globals[name], buffers))
+            if isinstance(buffers, tuple):
+                buffers, finish = buffers
+            extent, chunks = (k.nest.extents[0], k.nest.chunks) if k.nest.split else (0, 0)
+        calls.append((module.globals[name], buffers, extent, chunks, finish))
 
+    parallel = sched.sync_words > 0
     outputs = [o[0] for o in sched.outputs if isinstance(o, tuple)]
     nargs = len(sched.inputs) + len(outputs) + (1 if sched.arena_bytes else 0)
-    fn = ir.Function(module, ir.FunctionType(VOID, [I8P] * nargs), entry)
+    fn = ir.Function(module, ir.FunctionType(VOID, [I8P] * nargs
+                                             + ([I8P, I64] if parallel else [])), entry)
     fn.attributes.add("nounwind")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
 
@@ -474,6 +554,8 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
         slot = b.bitcast(b.gep(arg, [_i64(data_offset)], inbounds=True), I8P.as_pointer())
         return b.load(slot, align=8)
 
+    if parallel:   # first: a worker that starts too late must not read the other arguments
+        par = _Parallel(b, b.bitcast(data(fn.args[-2]), I64.as_pointer()), fn.args[-1])
     base = {}
     args = iter(fn.args)
     for buf in list(sched.inputs) + outputs:
@@ -483,8 +565,140 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
         # Without an arena every temporary is empty (size 0): its loops never touch it.
         base[id(buf)] = (b.gep(arena, [_i64(buf.offset)], inbounds=True) if arena is not None
                          else ir.Constant(I8P, None))
-    for kfn, buffers in calls:
-        b.call(kfn, [b.bitcast(base[id(buf)], memory_type(buf.dtype).as_pointer())
-                     for buf in buffers])
+    splits = 0
+    for i, (kfn, buffers, extent, chunks, finish) in enumerate(calls):
+        ptrs = [b.bitcast(base[id(buf)], memory_type(buf.dtype).as_pointer())
+                for buf in buffers]
+        if not parallel:
+            b.call(kfn, ptrs)
+            continue
+        if extent:
+            splits += 1
+            par.ranges(kfn, ptrs, extent, chunks, splits, partial=finish is not None)
+            if finish is not None:
+                par.barrier()
+                with b.if_then(par.main):
+                    b.call(finish, ptrs)
+        else:
+            with b.if_then(par.main):
+                b.call(kfn, ptrs)
+        par.barrier()   # the last one: the worker is done before the caller returns
     b.ret_void()
     return module
+
+
+_SPINS = 2000   # pause instructions (a few microseconds) before a waiting thread sleeps
+_SYS_FUTEX, _FUTEX_WAIT, _FUTEX_WAKE = 202, 128, 129   # x86-64 Linux; *_PRIVATE operations
+
+
+class _Parallel:
+    """The entry of a program run by two threads at once (see `worker.py`): part 0 is the
+    caller, part 1 the worker. `sync` holds int64 words zeroed per call: [0] counts barrier
+    arrivals, [1] says whether the worker joined (0 not yet, 1 joined, 2 the caller went on
+    alone: a worker that starts late then does nothing), [1 + k] hands out the ranges of the
+    k-th split kernel. Ranges are taken from a counter, so a thread the OS keeps waiting
+    costs nothing but its share."""
+
+    CHUNKS = 16   # ranges per kernel: small enough to balance, large enough to vectorize
+
+    def __init__(self, b: ir.IRBuilder, sync, part):
+        self.b, self.sync, self.part = b, sync, part
+        self.main = b.icmp_unsigned("==", part, _i64(0))
+        self.state = b.gep(sync, [_i64(1)], inbounds=True)
+        self.count = 0
+        join = b.append_basic_block("join")
+        late = b.append_basic_block("join.late")
+        go = b.append_basic_block("join.done")
+        b.cbranch(self.main, go, join)
+        b.position_at_end(join)   # the worker joins unless the caller went on alone
+        joined = b.extract_value(b.cmpxchg(self.state, _i64(0), _i64(1), "seq_cst",
+                                           "seq_cst"), 1)
+        b.cbranch(joined, go, late)
+        b.position_at_end(late)
+        b.ret_void()
+        b.position_at_end(go)
+
+    def joined(self) -> ir.Value:
+        return self.b.icmp_unsigned("==", self.b.load_atomic(self.state, "acquire", 8),
+                                    _i64(1))
+
+    def barrier(self) -> None:
+        b = self.b
+        self.count += 1
+        with b.if_then(self.main):   # first barrier without the worker: go on alone
+            b.cmpxchg(self.state, _i64(0), _i64(2), "seq_cst", "seq_cst")
+        with b.if_then(self.joined()):
+            _barrier(b, self.sync, _i64(2 * self.count))
+
+    def ranges(self, kfn, ptrs, extent: int, chunks: int, k: int, partial: bool) -> None:
+        """Call `kfn` on ranges of [0, extent) (`chunks` of them) taken from counter k until
+        none is left; a partial kernel also gets the range's number."""
+        b = self.b
+        size = -(-extent // chunks)
+        counter = b.gep(self.sync, [_i64(1 + k)], inbounds=True)
+        head = b.append_basic_block(f"ranges{k}")
+        body = b.append_basic_block(f"ranges{k}.body")
+        done = b.append_basic_block(f"ranges{k}.done")
+        b.branch(head)
+        b.position_at_end(head)
+        c = b.atomic_rmw("add", counter, _i64(1), "monotonic")
+        b.cbranch(b.icmp_unsigned("<", c, _i64(chunks)), body, done)
+        b.position_at_end(body)
+        lo = b.mul(c, _i64(size))
+        end = b.add(lo, _i64(size))
+        hi = b.select(b.icmp_unsigned("<", end, _i64(extent)), end, _i64(extent))
+        b.call(kfn, ptrs + [lo, hi] + ([c] if partial else []))
+        b.branch(head)
+        b.position_at_end(done)
+
+
+def _barrier(b: ir.IRBuilder, sync, target) -> None:
+    """Arrive at a barrier (add one to the counter both threads share) and wait until it
+    reaches `target`: the threads' k-th barrier waits for 2k arrivals. Seq-cst arrival and
+    acquire loads order every kernel's stores before the other thread's next loads. A waiter
+    spins briefly, then sleeps (Linux futex on the counter's low word; elsewhere it yields):
+    the other thread may be running a long one-thread kernel, or waiting for a core."""
+    b.atomic_rmw("add", sync, _i64(1), "seq_cst")
+    module = b.module
+    x86 = module.triple.startswith(("x86_64", "i686", "i386"))
+    futex = module.triple.startswith("x86_64") and "linux" in module.triple
+    if futex:
+        syscall = module.globals.get("syscall") or ir.Function(
+            module, ir.FunctionType(I64, [I64], var_arg=True), "syscall")
+        word = b.bitcast(sync, I32.as_pointer())   # little-endian: the counter's low half
+        null = ir.Constant(I8P, None)
+        b.call(syscall, [_i64(_SYS_FUTEX), word, ir.Constant(I32, _FUTEX_WAKE),
+                         ir.Constant(I32, 1)])
+    else:
+        yield_ = module.globals.get("sched_yield") or ir.Function(
+            module, ir.FunctionType(I32, []), "sched_yield")
+    pause = None
+    if x86:
+        pause = module.globals.get("llvm.x86.sse2.pause") or ir.Function(
+            module, ir.FunctionType(VOID, []), "llvm.x86.sse2.pause")
+    pre = b.block
+    spin = b.append_basic_block("barrier.spin")
+    wait = b.append_basic_block("barrier.wait")
+    sleep = b.append_basic_block("barrier.sleep")
+    done = b.append_basic_block("barrier.done")
+    b.branch(spin)
+    b.position_at_end(spin)
+    n = b.phi(I64)
+    n.add_incoming(_i64(0), pre)
+    count = b.load_atomic(sync, "acquire", 8)
+    b.cbranch(b.icmp_signed(">=", count, target), done, wait)
+    b.position_at_end(wait)
+    if pause is not None:
+        b.call(pause, [])
+    more = b.add(n, _i64(1))
+    b.cbranch(b.icmp_unsigned("<", n, _i64(_SPINS)), spin, sleep)
+    b.position_at_end(sleep)
+    if futex:   # returns at once if the counter moved since `count` was read
+        b.call(syscall, [_i64(_SYS_FUTEX), word, ir.Constant(I32, _FUTEX_WAIT),
+                         b.trunc(count, I32), null])
+    else:
+        b.call(yield_, [])
+    b.branch(spin)
+    n.add_incoming(more, wait)
+    n.add_incoming(n, sleep)
+    b.position_at_end(done)

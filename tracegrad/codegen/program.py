@@ -20,6 +20,7 @@ from .emit import emit_module
 from .expr import contiguous_strides
 from .jit import LOCK, jit
 from .pool import pool_for
+from .worker import WORKER, ThreadChoice, threads
 from .schedule import schedule
 
 
@@ -45,7 +46,7 @@ class Abi:
     cache is called exactly as it was compiled to be."""
 
     def __init__(self, params, outputs, results, arena_bytes: int, checks=(),
-                 status_offset: int = 0):
+                 status_offset: int = 0, sync_words: int = 0):
         self.params = tuple((tuple(s), str(d)) for s, d in params)
         self.outputs = tuple((tuple(s), str(d)) for s, d in outputs)
         # per result: ("out", output index, shape to reshape to or None) or ("lit", value, dtype)
@@ -56,6 +57,8 @@ class Abi:
         # index checks (kind, dim, size) and where their status words sit in the arena
         self.checks = tuple((str(k), int(d), int(n)) for k, d, n in checks)
         self.status_offset = int(status_offset)
+        # The entry also takes (sync, part) when some kernels split across two threads.
+        self.sync_words = int(sync_words)
 
     @classmethod
     def of(cls, sched) -> "Abi":
@@ -70,17 +73,18 @@ class Abi:
                 results.append(("out", index, shape if shape != buf.shape else None))
         return cls([(p.shape, np.dtype(p.dtype.np).name) for p in sched.fn.params],
                    [(b.shape, np.dtype(b.dtype.np).name) for b in outputs], results, sched.arena_bytes,
-                   sched.checks, sched.status.offset if sched.status is not None else 0)
+                   sched.checks, sched.status.offset if sched.status is not None else 0,
+                   sched.sync_words)
 
     def to_json(self) -> dict:
         return {"params": self.params, "outputs": self.outputs, "results": self.results,
                 "arena_bytes": self.arena_bytes, "checks": self.checks,
-                "status_offset": self.status_offset}
+                "status_offset": self.status_offset, "sync_words": self.sync_words}
 
     @classmethod
     def from_json(cls, d: dict) -> "Abi":
         return cls(d["params"], d["outputs"], d["results"], d["arena_bytes"],
-                   d.get("checks", ()), d.get("status_offset", 0))
+                   d.get("checks", ()), d.get("status_offset", 0), d.get("sync_words", 0))
 
 
 class Program:
@@ -124,7 +128,16 @@ class Program:
         self._arenas: list[np.ndarray] = []   # free list; pop/append are atomic under the GIL
         nargs = len(self._params) + len(self._outputs) + (1 if self._arena_bytes else 0)
         argtype = ctypes.py_object if DATA_OFFSET is not None else ctypes.c_void_p
-        self._cfunc = ctypes.CFUNCTYPE(None, *[argtype] * nargs)(address)
+        self._sync_words = abi.sync_words
+        self._threads = ThreadChoice()
+        extra = [argtype, ctypes.c_int64] if abi.sync_words else []
+        self._cfunc = ctypes.CFUNCTYPE(None, *[argtype] * nargs, *extra)(address)
+        # The worker's call takes the arguments as addresses (a PyObject's is its id), so it
+        # holds no reference to them: output buffers go back to the pool once the caller's
+        # results are dropped. The caller keeps them alive until the call is complete.
+        self._cfunc_addresses = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * nargs, argtype,
+                                                 ctypes.c_int64)(address) \
+            if abi.sync_words else None
         self._raw = DATA_OFFSET is None
 
     # ---- inspection ----------------------------------------------------------------------------
@@ -196,7 +209,21 @@ class Program:
             status[:] = 0
         if self._raw:
             args = [a.ctypes.data for a in args]
-        self._cfunc(*args)
+        if self._sync_words:
+            sync = state = np.zeros(self._sync_words, np.int64)
+            if self._raw:
+                sync = state.ctypes.data
+            n, timed = self._threads.next() if threads() > 1 else (1, False)
+            start = time.perf_counter() if timed else 0.0
+            if n > 1:
+                WORKER.run(self._cfunc, self._cfunc_addresses, args,
+                           args if self._raw else [id(a) for a in args], sync, state)
+            else:
+                self._cfunc(*args, sync, 0)
+            if timed:
+                self._threads.record(n, time.perf_counter() - start)
+        else:
+            self._cfunc(*args)
         if arena is not None:
             self._arenas.append(arena)
         if self._direct:

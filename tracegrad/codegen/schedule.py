@@ -70,6 +70,14 @@ class LoopNest:
     stores: list       # Stores re-expressed over the loop levels
     strategy: str      # "map", "register" (reduced levels innermost) or "scratch"
     scratch: dict = field(default_factory=dict)   # id(Reduce) -> accumulator Buffers
+    # On two threads (see `plan_threads`) the outermost level is cut into `chunks` ranges
+    # the threads take in turn. "rows": that level is kept (each range writes its own
+    # results); "partial": it is summed, each range into its own accumulators (`partials`,
+    # or scratch buffers with a leading dim of `chunks`), combined in order afterwards, so
+    # the result does not depend on which thread took which range.
+    split: str = ""
+    chunks: int = 0    # how many ranges the outermost level is cut into
+    partials: dict = field(default_factory=dict)  # id(Reduce) -> Buffers of shape (chunks,)
 
 
 @dataclass(eq=False)
@@ -112,6 +120,8 @@ class MatmulKernel:
     b: Load
     out: Buffer
     impl: str
+    split: str = ""    # "rows": the threads multiply ranges of rows
+    chunks: int = 0
 
     kind = "matmul"
 
@@ -163,6 +173,14 @@ class Schedule:
     kernels: list
     checks: list = field(default_factory=list)   # (kind, dim, size) per index check
     status: "Buffer | None" = None                 # 2 int64 per check: flag, offending index
+
+    @property
+    def sync_words(self) -> int:
+        """0, or when some kernels split across two threads the int64 words of the state the
+        threads share (the entry then also takes it and the thread's part; `emit._Parallel`)."""
+        n = sum(1 for k in self.kernels
+                if getattr(k, "split", "") or getattr(getattr(k, "nest", None), "split", ""))
+        return 2 + n if n else 0
 
     @property
     def arena_bytes(self) -> int:
@@ -432,6 +450,8 @@ def schedule(fn: Function, blas_dtypes=()) -> Schedule:
     sched = _Scheduler(fn, frozenset(blas_dtypes)).run()
     fuse(sched)
     sched.kernels = [k for k in sched.kernels if plan(k, sched)]
+    for k in sched.kernels:
+        plan_threads(k, sched)
     offset = 0
     for b in sched.temps:   # one arena, every buffer 64-byte aligned
         b.offset = offset
@@ -539,3 +559,51 @@ def scratch_view(nest: LoopNest) -> View:
     kept = tuple(e for e, r in zip(nest.extents, nest.reduced) if not r)
     it = iter(contiguous_strides(kept))
     return View(nest.extents, tuple(0 if r else next(it) for r in nest.reduced))
+
+
+# -- two threads --------------------------------------------------------------------------------
+# Below these sizes a kernel runs on one thread: waking the worker and meeting it at a barrier
+# costs more than it saves (measured with bench/bench_threads.py).
+PARALLEL_MIN_ELEMENTS = 1 << 17
+PARALLEL_MIN_MACS = 1 << 22
+CHUNKS = 16            # ranges per kernel: enough to balance two threads, long enough to vectorize
+MATMUL_CHUNKS = 4      # row blocks per matrix product (BLAS prefers fewer, larger ones)
+SCRATCH_LIMIT = 1 << 23   # bytes of per-range accumulator rows a "partial" kernel may use
+
+
+def plan_threads(k, sched: Schedule) -> None:
+    """Decide whether and how kernel `k` splits across two threads (see `LoopNest.split`)."""
+    if isinstance(k, MatmulKernel):
+        # BLAS runs its own threads (as many as numpy's are set to); splitting its rows too
+        # would put four threads on two cores.
+        if k.impl == "loops":
+            (m, kdim), n = k.a.shape[-2:], k.b.shape[-1]
+            if not k.out.shape[:-2] and m >= 2 and m * n * kdim >= PARALLEL_MIN_MACS:
+                k.split, k.chunks = "rows", min(MATMUL_CHUNKS, m)
+        return
+    nest = getattr(k, "nest", None)
+    if (nest is None or not nest.extents or nest.extents[0] < 2
+            or math.prod(nest.extents) < PARALLEL_MIN_ELEMENTS):
+        return
+    chunks = min(CHUNKS, nest.extents[0])
+    if not nest.reduced[0]:
+        nest.split, nest.chunks = "rows", chunks
+        return
+    reds = [r for s in nest.stores for r in reductions(s.node)]
+    if any(r.kind in ("argmax", "argmin") for r in reds):
+        return
+    if nest.strategy == "scratch":
+        if sum(buf.nbytes for bufs in nest.scratch.values() for buf in bufs) * chunks \
+                > SCRATCH_LIMIT:
+            return
+        for bufs in nest.scratch.values():
+            for buf in bufs:   # one accumulator row per range
+                buf.shape = (chunks,) + buf.shape
+    else:
+        for r in reds:
+            if id(r) not in nest.partials:
+                bufs = [Buffer(f"acc{len(sched.temps) + i}", (chunks,), dtype, "temp")
+                        for i, dtype in enumerate(accumulator_dtypes(r))]
+                sched.temps += bufs
+                nest.partials[id(r)] = bufs
+    nest.split, nest.chunks = "partial", chunks
