@@ -296,6 +296,7 @@ class Explanation:
                 "compile_ms": spec.compile_seconds * 1e3,
                 "hits": spec.hits,
                 "saved_bytes": spec.saved_bytes,
+                "fused": spec.fused is not None,
             })
 
     def __str__(self) -> str:
@@ -306,8 +307,10 @@ class Explanation:
             lines.append(f"  [{i}] {s['signature']}")
             lines.append(f"      traced because: {s['reason']}")
             lines += [f"      guard: {g}" for g in s["guards"]]
+            kept = ("bytes of gradients computed with the loss" if s["fused"]
+                    else "bytes saved for backward")
             lines.append(f"      trace {s['trace_ms']:.1f} ms, compile {s['compile_ms']:.1f} ms, "
-                         f"{s['hits']} call(s), {s['saved_bytes']} bytes saved for backward")
+                         f"{s['hits']} call(s), {s['saved_bytes']} {kept}")
         return "\n".join(lines)
 
     __repr__ = __str__

@@ -8,6 +8,7 @@ as in eager mode.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -151,8 +152,12 @@ class Specialization:
 
     @property
     def saved_bytes(self) -> int:
-        """Bytes of forward values kept per call for the backward (not counting inputs, which
-        the caller holds anyway); 0 without an adjoint."""
+        """Bytes a call keeps for its backward (not counting inputs, which the caller holds
+        anyway): the saved values of the split, or for a fused loss its gradients; 0 without
+        an adjoint."""
+        if self.fused is not None:
+            return sum(math.prod(v.shape) * v.dtype.itemsize
+                       for v in self.fused.results[self.n_out:self._fused_guard_at])
         return self.split.saved_bytes if self.split is not None else 0
 
     def _call_op(self, name) -> Op:
