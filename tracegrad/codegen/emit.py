@@ -225,6 +225,123 @@ class _Accumulator:
             return Scalar(acc[1], int64)
         return self._emitter().convert(Scalar(acc[0], self.dtypes[0]), self.r.dtype)
 
+    # -- blocked arg reductions: the block's best value by a plain (vectorizable) max/min
+    # reduction, then, only if it can beat or tie the state, the first index holding it by an
+    # integer min reduction.
+    @property
+    def is_arg(self) -> bool:
+        return self.kind in ("argmax", "argmin")
+
+    def best(self, a, x):
+        """The better of two values: NaN wins, as in `combine`."""
+        b, high = self.kf.b, self.kind == "argmax"
+        if self.dtypes[0].is_floating_point:
+            fn = mathlib.intrinsic(b.module, "llvm.maximum" if high else "llvm.minimum",
+                                   self.tys[0], 2)
+            return b.call(fn, [a, x])
+        return b.select(b.icmp_signed(">" if high else "<", x, a), x, a)
+
+    def same(self, x, best):
+        """x equals the block's best (NaN equals NaN, -0.0 equals 0.0)."""
+        b = self.kf.b
+        if self.dtypes[0].is_floating_point:
+            both_nan = b.and_(b.fcmp_unordered("uno", x, x), b.fcmp_unordered("uno", best, best))
+            return b.or_(b.fcmp_ordered("==", x, best), both_nan)
+        return b.icmp_signed("==", x, best)
+
+    def may_take(self, acc_value, best):
+        """Whether a block whose best value is `best` can replace or tie the state."""
+        b, high = self.kf.b, self.kind == "argmax"
+        if self.dtypes[0].is_floating_point:
+            worse = b.fcmp_ordered("<" if high else ">", best, acc_value)
+            nan_kept = b.and_(b.fcmp_unordered("uno", acc_value, acc_value),
+                              b.fcmp_ordered("ord", best, best))
+            return b.not_(b.or_(worse, nan_kept))
+        return b.not_(b.icmp_signed("<" if high else ">", best, acc_value))
+
+
+_ARG_BLOCK = 2048   # elements per block: the second pass reads them back from L1
+
+
+def _blocked_arg_reduce(kf: _Function, level: int, n: int, accs: dict, args: list, point,
+                        register_add, load_state, store_state) -> None:
+    """The innermost reduced loop of a kernel with argmax/argmin, in blocks: pass 1 feeds
+    every other reduction as usual and reduces each arg reduction's values to the block's
+    best; pass 2 (only when some block best can beat or tie its state, which for most data
+    is rare) finds the first index holding it. Both passes vectorize; the state update uses
+    `combine`, so ties still go to the smallest index whatever the loop order."""
+    b = kf.b
+    block = min(n, _ARG_BLOCK)
+    best = {id(a): kf.allocas.alloca(a.tys[0]) for a in args}
+    smin = b.module.globals.get("llvm.smin.i64") or ir.Function(
+        b.module, ir.FunctionType(I64, [I64, I64]), "llvm.smin.i64")
+    first = {id(a): kf.allocas.alloca(I64) for a in args}
+
+    def inner(start, count, body):
+        pre = b.block
+        loop = b.append_basic_block(f"l{level}.blk")
+        after = b.append_basic_block(f"l{level}.blk.end")
+        b.branch(loop)
+        b.position_at_end(loop)
+        i = b.phi(I64, name=f"i{level}")
+        i.add_incoming(_i64(0), pre)
+        kf.idx[level] = b.add(start, i, flags=("nuw", "nsw"))
+        body()
+        del kf.idx[level]
+        nxt = b.add(i, _i64(1), flags=("nuw", "nsw"))
+        i.add_incoming(nxt, b.block)
+        b.cbranch(b.icmp_unsigned("<", nxt, count), loop, after)
+        b.position_at_end(after)
+
+    def pass1_add(a, x):
+        if a.is_arg:
+            slot = best[id(a)]
+            b.store(a.best(b.load(slot), x[0]), slot)
+        else:
+            register_add(a, x)
+
+    def pass2():
+        memo: dict = {}
+        for a in args:
+            r = a.r
+            x = a.element(kf.evaluate(r.arg, memo, {}), kf.evaluate(r.index, memo, {}))
+            slot = first[id(a)]
+            cand = b.select(a.same(x[0], b.load(best[id(a)])), x[1], _i64(_INT64_MAX))
+            b.store(b.call(smin, [b.load(slot), cand]), slot)
+
+    def blocks():
+        # A thread's part of a split loop runs [lo, hi) (maybe empty), else [0, n).
+        lo, hi = kf.bounds.get(level, (_i64(0), _i64(n)))
+        pre = b.block
+        loop = b.append_basic_block(f"l{level}.blocks")
+        after = b.append_basic_block(f"l{level}.blocks.end")
+        b.cbranch(b.icmp_unsigned("<", lo, hi), loop, after)
+        b.position_at_end(loop)
+        start = b.phi(I64, name=f"blk{level}")
+        start.add_incoming(lo, pre)
+        left = b.sub(hi, start, flags=("nuw", "nsw"))
+        count = b.select(b.icmp_unsigned("<", left, _i64(block)), left, _i64(block))
+        for a in args:
+            b.store(a.init()[0], best[id(a)])
+        inner(start, count, lambda: point(pass1_add))
+        need = None
+        for a in args:
+            t = a.may_take(b.load(a.slots[0]), b.load(best[id(a)]))
+            need = t if need is None else b.or_(need, t)
+        with b.if_then(need, likely=False):
+            for a in args:
+                b.store(_i64(_INT64_MAX), first[id(a)])
+            inner(start, count, pass2)
+            for a in args:
+                state = a.combine(load_state(a.slots),
+                                  [b.load(best[id(a)]), b.load(first[id(a)])])
+                store_state(state, a.slots)
+        nxt = b.add(start, _i64(block), flags=("nuw", "nsw"))
+        start.add_incoming(nxt, b.block)
+        b.cbranch(b.icmp_unsigned("<", nxt, hi), loop, after)
+        b.position_at_end(after)
+    blocks()
+
 
 def _varies(node, reduced_levels) -> bool:
     return any(isinstance(n, (Load, Index, Gather))
@@ -307,10 +424,16 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
     if nest.strategy == "register":
         # Summed levels are innermost: accumulate in a register per output point.
         first = reduced_levels[0]
+        args = [a for a in accs.values() if a.is_arg]
 
         def outer_body():
             start_registers()
-            kf.loops(levels[first:], extents, lambda: point(register_add))
+            if args:
+                kf.loops(levels[first:-1], extents, lambda: _blocked_arg_reduce(
+                    kf, levels[-1], extents[levels[-1]], accs, args, point, register_add,
+                    load_state, store_state))
+            else:
+                kf.loops(levels[first:], extents, lambda: point(register_add))
             if split == "partial":   # this range's states; `_emit_finish` combines them
                 for a in accs.values():
                     store_state(load_state(a.slots), [

@@ -232,56 +232,37 @@ class ScalarEmitter:
         return Scalar(self.b.call(self._intrinsic(name, ty, len(args)), [a.value for a in args]),
                       args[0].dtype)
 
-    def _libm(self, name: str, *args: Scalar) -> Scalar:
-        """A call to the C library's `name` (float32: `namef`), resolved in the host process.
-        Scalar calls: they keep a loop from vectorizing, so only for functions without an
-        LLVM intrinsic or a polynomial in mathlib."""
-        x = args[0]
-        if not x.dtype.is_floating_point:
-            raise UnsupportedError(self.op_name, f"{name} of {x.dtype.name}")
-        ty = llvm_type(x.dtype)
-        full = name + ("f" if x.dtype is float32 else "")
-        fn = self.module.globals.get(full) or ir.Function(
-            self.module, ir.FunctionType(ty, [ty] * len(args)), full)
-        return Scalar(self.b.call(fn, [a.value for a in args]), x.dtype)
-
     def _float_intrinsic(self, name: str, x: Scalar) -> Scalar:
         if not x.dtype.is_floating_point:
             raise UnsupportedError(self.op_name, f"{name} of {x.dtype.name}")
         return self._intrinsic_call(f"llvm.{name}", x)
 
-    def _vector_math(self, name: str, x: Scalar, fallback) -> Scalar:
-        """mathlib's vectorizable version where it has one for x's type, else `fallback`."""
-        if x.dtype is float32 or (x.dtype is float64 and name not in mathlib.F32_ONLY):
-            return self._float_unary(name, x)
-        return fallback(name, x)
+    # Vectorizable (mathlib) for both float types.
+    def asin(self, x): return self._float_unary("asin", x)
+    def acos(self, x): return self._float_unary("acos", x)
+    def atan(self, x): return self._float_unary("atan", x)
+    def sin(self, x): return self._float_unary("sin", x)
+    def cos(self, x): return self._float_unary("cos", x)
+    def tan(self, x): return self._float_unary("tan", x)
+    def sinh(self, x): return self._float_unary("sinh", x)
+    def cosh(self, x): return self._float_unary("cosh", x)
+    def exp2(self, x): return self._float_unary("exp2", x)
+    def log2(self, x): return self._float_unary("log2", x)
+    def log10(self, x): return self._float_unary("log10", x)
+    def erf(self, x): return self._float_unary("erf", x)
+    def erfc(self, x): return self._float_unary("erfc", x)
+    def log1p(self, x): return self._float_unary("log1p", x)
+    def expm1(self, x): return self._float_unary("expm1", x)
 
-    # Vectorizable (mathlib) for float32; float64 through an intrinsic, which the backend turns
-    # into a libm call (scalar: no vectorization), or libm directly.
-    def asin(self, x): return self._vector_math("asin", x, self._float_intrinsic)
-    def acos(self, x): return self._vector_math("acos", x, self._float_intrinsic)
-    def atan(self, x): return self._vector_math("atan", x, self._float_intrinsic)
-    def sin(self, x): return self._vector_math("sin", x, self._float_intrinsic)
-    def cos(self, x): return self._vector_math("cos", x, self._float_intrinsic)
-    def tan(self, x): return self._vector_math("tan", x, self._float_intrinsic)
-    def sinh(self, x): return self._vector_math("sinh", x, self._float_intrinsic)
-    def cosh(self, x): return self._vector_math("cosh", x, self._float_intrinsic)
-    def exp2(self, x): return self._vector_math("exp2", x, self._float_intrinsic)
-    def log2(self, x): return self._vector_math("log2", x, self._float_intrinsic)
-    def log10(self, x): return self._vector_math("log10", x, self._float_intrinsic)
-    def erf(self, x): return self._vector_math("erf", x, self._libm)
-    def erfc(self, x): return self._vector_math("erfc", x, self._libm)
-    # Vectorizable for both float types.
-    def log1p(self, x): return self._vector_math("log1p", x, self._libm)
-    def expm1(self, x): return self._vector_math("expm1", x, self._libm)
+    def _float_binary(self, name: str, y: Scalar, x: Scalar) -> Scalar:
+        fn = mathlib.binary(self.module, name, llvm_type(y.dtype))
+        return Scalar(self.b.call(fn, [y.value, x.value]), y.dtype)
 
     def atan2(self, y: Scalar, x: Scalar) -> Scalar:
         self._same(y, x, "atan2")
         if not y.dtype.is_floating_point:
             raise UnsupportedError(self.op_name, f"atan2 of {y.dtype.name}")
-        if y.dtype is float32:
-            return Scalar(self.b.call(mathlib.atan2_f32(self.module), [y.value, x.value]), y.dtype)
-        return self._intrinsic_call("llvm.atan2", y, x)
+        return self._float_binary("atan2", y, x)
 
     # Rounding is the identity on integers (as in PyTorch); `round` is half-to-even.
     def floor(self, x): return self._float_intrinsic("floor", x) if self._kind(x) == "float" else x
@@ -334,7 +315,7 @@ class ScalarEmitter:
         self._same(x, y, "fmod")
         k = self._kind(x)
         if k == "float":
-            return Scalar(self.b.frem(x.value, y.value), x.dtype)
+            return self._float_binary("fmod", x, y)
         if k == "bool":
             raise UnsupportedError(self.op_name, "fmod of bool")
         zero = ir.Constant(I64, 0)

@@ -77,8 +77,9 @@ exp2 = _float("exp2", np.exp2, lambda ct, out, x: ct * (out * _LN2), lambda e, x
 expm1 = _float("expm1", np.expm1, lambda ct, out, x: ct * (out + 1.0), lambda e, x: e.expm1(x))
 
 # numpy has no erf. float64: math.erf/erfc per element (exact, slow). float32: in float64 with
-# a Taylor series near 0 and Numerical Recipes' erfcc elsewhere (relative error < 1.1e-7),
-# the formulas the compiled code uses (tracegrad/codegen/mathlib.py).
+# a Taylor series near 0 and Numerical Recipes' erfcc elsewhere (relative error < 1.1e-7,
+# below float32's rounding); compiled code has its own, more accurate, polynomials
+# (tracegrad/codegen/mathlib.py).
 ERFC_CHEBYSHEV = [0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
                   0.09678418, 0.37409196, 1.00002368, -1.26551223]
 ERF_TAYLOR = [2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1))
