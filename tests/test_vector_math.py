@@ -101,7 +101,7 @@ def test_float32_ulp_error_vs_rounded_float64(name):
 
 
 def test_erfc_float64_against_exact_values():
-    mpmath = pytest.importorskip("mpmath")
+    import mpmath   # a test dependency (pyproject.toml)
     mpmath.mp.prec = 100
     x = np.concatenate([np.linspace(-6, 27, 2001), np.linspace(0.2, 1.3, 1001)])
     got = _run("erfc", x)
