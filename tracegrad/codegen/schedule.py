@@ -562,10 +562,16 @@ def scratch_view(nest: LoopNest) -> View:
 
 
 # -- two threads --------------------------------------------------------------------------------
-# Below these sizes a kernel runs on one thread: waking the worker and meeting it at a barrier
-# costs more than it saves (measured with bench/bench_threads.py).
-PARALLEL_MIN_ELEMENTS = 1 << 17
-PARALLEL_MIN_MACS = 1 << 22
+# Below this much work a kernel runs on one thread: waking the worker and meeting it at a
+# barrier (10-40 us) costs more than it saves. Work is elements times (1 + transcendental
+# functions per element); a summed outermost level needs twice as much. Measured with
+# bench/bench_threads.py: two threads win from about 512K elements for a memory-bound map,
+# 128K for tanh(x)*sigmoid(x), 1M for a sum.
+PARALLEL_MIN_ELEMENTS = 1 << 19
+PARALLEL_MIN_MACS = 1 << 22   # integer matrix products (loop nests)
+TRANSCENDENTAL = frozenset({"exp", "log", "tanh", "sigmoid", "sin", "cos", "tan", "erf", "erfc",
+                            "log1p", "expm1", "exp2", "log2", "log10", "asin", "acos", "atan",
+                            "atan2", "sinh", "cosh", "pow"})
 CHUNKS = 16            # ranges per kernel: enough to balance two threads, long enough to vectorize
 MATMUL_CHUNKS = 4      # row blocks per matrix product (BLAS prefers fewer, larger ones)
 SCRATCH_LIMIT = 1 << 23   # bytes of per-range accumulator rows a "partial" kernel may use
@@ -582,8 +588,12 @@ def plan_threads(k, sched: Schedule) -> None:
                 k.split, k.chunks = "rows", min(MATMUL_CHUNKS, m)
         return
     nest = getattr(k, "nest", None)
-    if (nest is None or not nest.extents or nest.extents[0] < 2
-            or math.prod(nest.extents) < PARALLEL_MIN_ELEMENTS):
+    if nest is None or not nest.extents or nest.extents[0] < 2:
+        return
+    heavy = sum(1 for s in nest.stores for n in walk(s.node)
+                if isinstance(n, Apply) and n.op.name in TRANSCENDENTAL)
+    work = math.prod(nest.extents) * (1 + heavy)
+    if work < PARALLEL_MIN_ELEMENTS * (2 if nest.reduced[0] else 1):
         return
     chunks = min(CHUNKS, nest.extents[0])
     if not nest.reduced[0]:
