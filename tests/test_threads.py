@@ -94,7 +94,12 @@ def test_compiled_loss_and_gradients_match_one_thread(threads):
         value = f(x, r, gamma, beta)
         value.backward()
         results.append([value.item()] + [t.grad.numpy().copy() for t in (x, gamma, beta)])
-    assert f.specializations[0].fused_program.abi.sync_words > 0
+    program = f.specializations[0].fused_program
+    assert program.abi.sync_words > 0
+    # the row statistics, the gradient's row sums and the column sums run range by range in
+    # one group; the loss's sum over the rows' partial sums after it
+    groups = program.schedule.groups
+    assert [len(g) for g in groups] == [4, 1]
     for a, b in zip(results[0], results[1]):
         np.testing.assert_array_equal(a, b)
 

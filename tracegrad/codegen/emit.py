@@ -501,27 +501,42 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
 def _emit_finish(module: ir.Module, name: str, buffers: list, nest, reds, outer, kept_levels,
                  sview) -> ir.Function:
     """The function that, after every range of a "partial" kernel is reduced, combines their
-    states in order and stores the results."""
+    states in range order (into range 0's) and stores the results."""
     kf = _Function(module, f"{name}.finish", buffers)
     b = kf.b
     accs = {id(r): _Accumulator(kf, r) for r in reds}
 
-    def states(a):
-        state = None
-        for c in range(nest.chunks):
-            if nest.strategy == "scratch":
-                ptrs = [kf.address(buf, sview, base=b.gep(
-                    kf.ptr[id(buf)], [_i64(c * (buf.size // nest.chunks))], inbounds=True))
-                    for buf in nest.scratch[id(a.r)]]
-            else:
-                ptrs = [b.gep(kf.ptr[id(buf)], [_i64(c)], inbounds=True)
-                        for buf in nest.partials[id(a.r)]]
-            new = [b.load(q) for q in ptrs]
-            state = new if state is None else a.combine(state, new)
-        return state
+    def ptrs(a, c):
+        if nest.strategy == "scratch":
+            return [kf.address(buf, sview, base=b.gep(kf.ptr[id(buf)], [
+                b.mul(c, _i64(buf.size // nest.chunks))], inbounds=True))
+                for buf in nest.scratch[id(a.r)]]
+        return [b.gep(kf.ptr[id(buf)], [c], inbounds=True) for buf in nest.partials[id(a.r)]]
+
+    def fold(c):
+        for a in accs.values():
+            into = ptrs(a, _i64(0))
+            state = a.combine([b.load(q) for q in into], [b.load(q) for q in ptrs(a, c)])
+            for q, v in zip(into, state):
+                b.store(v, q)
+
+    if nest.chunks > 1:   # for each later range, over the kept levels (vectorized)
+        pre = b.block
+        loop = b.append_basic_block("chunks")
+        after = b.append_basic_block("chunks.end")
+        b.branch(loop)
+        b.position_at_end(loop)
+        c = b.phi(I64)
+        c.add_incoming(_i64(1), pre)
+        kf.loops(kept_levels, nest.extents, lambda: fold(c))
+        nxt = b.add(c, _i64(1))
+        c.add_incoming(nxt, b.block)
+        b.cbranch(b.icmp_unsigned("<", nxt, _i64(nest.chunks)), loop, after)
+        b.position_at_end(after)
 
     def final():
-        values = {id(a.r): a.result(states(a)) for a in accs.values()}
+        values = {id(a.r): a.result([b.load(q) for q in ptrs(a, _i64(0))])
+                  for a in accs.values()}
         memo: dict = {}
         for s in outer:
             kf.store(s.buffer, s.view, kf.evaluate(s.node, memo, values))
@@ -661,7 +676,7 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
             if isinstance(buffers, tuple):
                 buffers, finish = buffers
             extent, chunks = (k.nest.extents[0], k.nest.chunks) if k.nest.split else (0, 0)
-        calls.append((module.globals[name], buffers, extent, chunks, finish))
+        calls.append((k, module.globals[name], buffers, extent, chunks, finish))
 
     parallel = sched.sync_words > 0
     outputs = [o[0] for o in sched.outputs if isinstance(o, tuple)]
@@ -688,23 +703,32 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
         # Without an arena every temporary is empty (size 0): its loops never touch it.
         base[id(buf)] = (b.gep(arena, [_i64(buf.offset)], inbounds=True) if arena is not None
                          else ir.Constant(I8P, None))
-    splits = 0
-    for i, (kfn, buffers, extent, chunks, finish) in enumerate(calls):
-        ptrs = [b.bitcast(base[id(buf)], memory_type(buf.dtype).as_pointer())
-                for buf in buffers]
-        if not parallel:
-            b.call(kfn, ptrs)
-            continue
-        if extent:
-            splits += 1
-            par.ranges(kfn, ptrs, extent, chunks, splits, partial=finish is not None)
-            if finish is not None:
+    info = {id(c[0]): c[1:] for c in calls}
+    ptrs = {}
+    for kfn, buffers, *_ in info.values():
+        ptrs[id(kfn)] = [b.bitcast(base[id(buf)], memory_type(buf.dtype).as_pointer())
+                         for buf in buffers]
+    if not parallel:
+        for kfn, *_ in (info[id(k)] for k in sched.kernels):
+            b.call(kfn, ptrs[id(kfn)])
+        b.ret_void()
+        return module
+    groups = sched.groups
+    for i, group in enumerate(groups):
+        members = [info[id(k)] for k in group]
+        kfn, _, extent, chunks, _ = members[0]
+        if extent:   # split: every member range by range, then the partial ones' finish
+            par.ranges([(m[0], ptrs[id(m[0])], m[4] is not None) for m in members], extent,
+                       chunks, i)
+            finishes = [(m[4], ptrs[id(m[0])]) for m in members if m[4] is not None]
+            if finishes:
                 par.barrier()
                 with b.if_then(par.main):
-                    b.call(finish, ptrs)
+                    for fin, p in finishes:
+                        b.call(fin, p)
         else:
             with b.if_then(par.main):
-                b.call(kfn, ptrs)
+                b.call(kfn, ptrs[id(kfn)])
         par.barrier()   # the last one: the worker is done before the caller returns
     b.ret_void()
     return module
@@ -718,8 +742,8 @@ class _Parallel:
     """The entry of a program run by two threads at once (see `worker.py`): part 0 is the
     caller, part 1 the worker. `sync` holds int64 words zeroed per call: [0] counts barrier
     arrivals, [1] says whether the worker joined (0 not yet, 1 joined, 2 the caller went on
-    alone: a worker that starts late then does nothing), [1 + k] hands out the ranges of the
-    k-th split kernel. Ranges are taken from a counter, so a thread the OS keeps waiting
+    alone: a worker that starts late then does nothing), [2 + k] hands out the ranges of the
+    k-th group of kernels (`schedule.group_ranges`). Ranges are taken from a counter, so a thread the OS keeps waiting
     costs nothing but its share."""
 
     CHUNKS = 16   # ranges per kernel: small enough to balance, large enough to vectorize
@@ -753,12 +777,13 @@ class _Parallel:
         with b.if_then(self.joined()):
             _barrier(b, self.sync, _i64(2 * self.count))
 
-    def ranges(self, kfn, ptrs, extent: int, chunks: int, k: int, partial: bool) -> None:
-        """Call `kfn` on ranges of [0, extent) (`chunks` of them) taken from counter k until
-        none is left; a partial kernel also gets the range's number."""
+    def ranges(self, members: list, extent: int, chunks: int, k: int) -> None:
+        """Call every member (kernel function, pointers, partial?) on each range of
+        [0, extent) (`chunks` of them), taking ranges from counter k until none is left; a
+        partial kernel also gets the range's number."""
         b = self.b
         size = -(-extent // chunks)
-        counter = b.gep(self.sync, [_i64(1 + k)], inbounds=True)
+        counter = b.gep(self.sync, [_i64(2 + k)], inbounds=True)
         head = b.append_basic_block(f"ranges{k}")
         body = b.append_basic_block(f"ranges{k}.body")
         done = b.append_basic_block(f"ranges{k}.done")
@@ -770,7 +795,8 @@ class _Parallel:
         lo = b.mul(c, _i64(size))
         end = b.add(lo, _i64(size))
         hi = b.select(b.icmp_unsigned("<", end, _i64(extent)), end, _i64(extent))
-        b.call(kfn, ptrs + [lo, hi] + ([c] if partial else []))
+        for kfn, ptrs, partial in members:
+            b.call(kfn, ptrs + [lo, hi] + ([c] if partial else []))
         b.branch(head)
         b.position_at_end(done)
 

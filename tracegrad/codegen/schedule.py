@@ -173,13 +173,14 @@ class Schedule:
     kernels: list
     checks: list = field(default_factory=list)   # (kind, dim, size) per index check
     status: "Buffer | None" = None                 # 2 int64 per check: flag, offending index
+    groups: list = field(default_factory=list)     # kernels in run order (`group_ranges`)
 
     @property
     def sync_words(self) -> int:
         """0, or when some kernels split across two threads the int64 words of the state the
         threads share (the entry then also takes it and the thread's part; `emit._Parallel`)."""
-        n = sum(1 for k in self.kernels
-                if getattr(k, "split", "") or getattr(getattr(k, "nest", None), "split", ""))
+        n = sum(1 for g in self.groups
+                if getattr(g[0], "split", "") or getattr(getattr(g[0], "nest", None), "split", ""))
         return 2 + n if n else 0
 
     @property
@@ -452,6 +453,7 @@ def schedule(fn: Function, blas_dtypes=()) -> Schedule:
     sched.kernels = [k for k in sched.kernels if plan(k, sched)]
     for k in sched.kernels:
         plan_threads(k, sched)
+    group_ranges(sched)
     offset = 0
     for b in sched.temps:   # one arena, every buffer 64-byte aligned
         b.offset = offset
@@ -572,13 +574,17 @@ PARALLEL_MIN_MACS = 1 << 22   # integer matrix products (loop nests)
 TRANSCENDENTAL = frozenset({"exp", "log", "tanh", "sigmoid", "sin", "cos", "tan", "erf", "erfc",
                             "log1p", "expm1", "exp2", "log2", "log10", "asin", "acos", "atan",
                             "atan2", "sinh", "cosh", "pow"})
-CHUNKS = 16            # ranges per kernel: enough to balance two threads, long enough to vectorize
-MATMUL_CHUNKS = 4      # row blocks per matrix product (BLAS prefers fewer, larger ones)
+# Ranges: at least enough to balance two threads, each touching about RANGE_BYTES (so a group's
+# later members find a range's data in the 2 MB L2), at most MAX_CHUNKS (every range adds an
+# accumulator row to combine). On W5, 16 to 33 ranges beat 133 or 256 (the combining costs).
+MIN_CHUNKS, MAX_CHUNKS, RANGE_BYTES = 16, 64, 1 << 22
+MATMUL_CHUNKS = 4      # row blocks per integer matrix product
 SCRATCH_LIMIT = 1 << 23   # bytes of per-range accumulator rows a "partial" kernel may use
 
 
 def plan_threads(k, sched: Schedule) -> None:
-    """Decide whether and how kernel `k` splits across two threads (see `LoopNest.split`)."""
+    """Decide whether and how kernel `k` splits across two threads (see `LoopNest.split`);
+    `group_ranges` then picks the ranges and `_allocate_partials` their accumulators."""
     if isinstance(k, MatmulKernel):
         # BLAS runs its own threads (as many as numpy's are set to); splitting its rows too
         # would put four threads on two cores.
@@ -595,25 +601,122 @@ def plan_threads(k, sched: Schedule) -> None:
     work = math.prod(nest.extents) * (1 + heavy)
     if work < PARALLEL_MIN_ELEMENTS * (2 if nest.reduced[0] else 1):
         return
-    chunks = min(CHUNKS, nest.extents[0])
     if not nest.reduced[0]:
-        nest.split, nest.chunks = "rows", chunks
+        nest.split = "rows"
         return
     reds = [r for s in nest.stores for r in reductions(s.node)]
     if any(r.kind in ("argmax", "argmin") for r in reds):
         return
+    nest.split = "partial"
+
+
+def _split_nest(k):
+    nest = getattr(k, "nest", None)
+    return nest if nest is not None and nest.split else None
+
+
+def _row_bytes(nest: LoopNest) -> int:
+    """Bytes a kernel touches per index of its outermost level (rows read in full)."""
+    seen, total = set(), 0
+    for s in nest.stores:
+        for view, buf in [(s.view, s.buffer)] + [(ld.view, ld.buffer) for ld in loads(s.node)]:
+            if id(buf) not in seen and view.strides[0]:
+                seen.add(id(buf))
+                total += buf.nbytes // nest.extents[0]
+    return max(total, 1)
+
+
+def _row_local(member, c) -> bool:
+    """Whether kernel `c` reads what `member` (of a range group) writes only at the same index
+    of the outermost level, so running both range by range is the same as one after the
+    other. A reduction a "partial" kernel finishes after every range is never row-local."""
+    mn = member.nest
+    written = {id(s.buffer): s for s in mn.stores}
+    for s in c.nest.stores:
+        for ld in loads(s.node):
+            st = written.get(id(ld.buffer))
+            if st is None:
+                continue
+            if isinstance(ld, Gather) or (mn.split == "partial" and reductions(st.node)):
+                return False
+            s0 = st.view.strides[0]
+            if (ld.view.strides[0] != s0 or s0 <= 0 or ld.view.offset or st.view.offset
+                    or ld.buffer.size != mn.extents[0] * s0):
+                return False
+    return True
+
+
+def group_ranges(sched: Schedule) -> None:
+    """Order kernels into `sched.groups`: a split kernel and the later split kernels over the
+    same outermost extent that depend on it only row by row run range by range together
+    (each thread runs every member on one range before taking the next, so a range's data
+    is still in cache for the next member: a layer norm's four passes read memory once);
+    kernels that cannot join run after the group. Then each group's range count is chosen so
+    that a range's data fits in cache."""
+    pending, groups = list(sched.kernels), []
+    while pending:
+        k = pending.pop(0)
+        nest = _split_nest(k)
+        if nest is None:
+            groups.append([k])
+            continue
+        group, deferred = [k], []
+        for c in pending:
+            cn = _split_nest(c)
+            writes_deferred = {id(b) for d in deferred for b in d.writes()}
+            if (cn is not None and cn.extents[0] == nest.extents[0]
+                    and not any(id(b) in writes_deferred for b in c.reads())
+                    and all(_row_local(m, c) for m in group)):
+                group.append(c)
+            else:
+                deferred.append(c)
+        groups.append(group)
+        pending = deferred
+    final = []
+    for g in groups:
+        if isinstance(g[0], MatmulKernel) or _split_nest(g[0]) is None:
+            final.append(g)
+            continue
+        extent = g[0].nest.extents[0]
+        rows = max(1, RANGE_BYTES // sum(_row_bytes(k.nest) for k in g))
+        chunks = min(extent, MAX_CHUNKS, max(MIN_CHUNKS, -(-extent // rows)))
+        if not all(_scratch_fits(k.nest, chunks) for k in g):
+            # accumulator rows too large: every member runs alone, in order, with few ranges
+            chunks = min(extent, MIN_CHUNKS)
+            for k in g:
+                if not _scratch_fits(k.nest, chunks):
+                    k.nest.split = ""
+            final += [[k] for k in g]
+        else:
+            final.append(g)
+        for k in g:
+            if k.nest.split:
+                k.nest.chunks = chunks
+                _allocate_partials(k, sched)
+    sched.groups = final
+    sched.kernels = [k for g in final for k in g]
+
+
+def _scratch_fits(nest: LoopNest, chunks: int) -> bool:
+    return nest.split != "partial" or nest.strategy != "scratch" or sum(
+        buf.nbytes for bufs in nest.scratch.values() for buf in bufs) * chunks <= SCRATCH_LIMIT
+
+
+def _allocate_partials(k, sched: Schedule) -> None:
+    """Per-range accumulators of a "partial" kernel (`_scratch_fits` said they fit)."""
+    nest = k.nest
+    if nest.split != "partial":
+        return
+    chunks = nest.chunks
     if nest.strategy == "scratch":
-        if sum(buf.nbytes for bufs in nest.scratch.values() for buf in bufs) * chunks \
-                > SCRATCH_LIMIT:
-            return
         for bufs in nest.scratch.values():
             for buf in bufs:   # one accumulator row per range
                 buf.shape = (chunks,) + buf.shape
-    else:
-        for r in reds:
+        return
+    for s in nest.stores:
+        for r in reductions(s.node):
             if id(r) not in nest.partials:
                 bufs = [Buffer(f"acc{len(sched.temps) + i}", (chunks,), dtype, "temp")
                         for i, dtype in enumerate(accumulator_dtypes(r))]
                 sched.temps += bufs
                 nest.partials[id(r)] = bufs
-    nest.split, nest.chunks = "partial", chunks
