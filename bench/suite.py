@@ -3,7 +3,7 @@ tracegrad eager, numpy by hand and every installed peer (PyTorch eager, torch.co
 jax.jit), side by side in one process.
 
     python bench/suite.py [--quick] [--json PATH] [--workloads W1-4,W4] [--peers ...]
-                          [--threads N (default 1; 0: the libraries' defaults)]
+                          [--threads N (default 2; 0: the libraries' defaults)]
 
 Per workload and peer: the first call (trace + compile for compiled peers; tracegrad's disk
 cache points at an empty directory, so it is cold) is checked against the float64 reference,
@@ -277,10 +277,12 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default=",".join(PEER_NAMES),
                         help=f"comma-separated subset of {','.join(PEER_NAMES)}")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads per library (BLAS, OpenMP, XLA, tracegrad): 1 by "
-                             "default, as a multithreaded BLAS stalls when any other process "
-                             "wants a core; 0 leaves each library its own default")
+    parser.add_argument("--threads", type=int, default=2, metavar="N",
+                        help="threads per library (BLAS, OpenMP, XLA, tracegrad): 2 by "
+                             "default, the cores of this machine kind; 1 gives steadier "
+                             "figures on a busy machine (a multithreaded pool stalls whenever "
+                             "another process wants a core); 0 leaves each library its own "
+                             "default")
     args = parser.parse_args(argv)
     if args.threads and os.environ.get("TRACEGRAD_BENCH_THREADS") != str(args.threads):
         # Thread pools are sized when the libraries load: start again with the environment set.

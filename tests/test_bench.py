@@ -35,7 +35,7 @@ def test_quick_run_writes_checked_results(tmp_path):
                     "Targets for tracegrad compiled"):
         assert heading in proc.stdout
     res = json.loads(out.read_text())
-    assert list(res["workloads"]) == ["W1-4", "W4"] and res["threads"] == 1
+    assert list(res["workloads"]) == ["W1-4", "W4"] and res["threads"] == 2
     assert res["missing"] == {name: "not selected (--peers)"
                               for name in ("torch eager", "torch.compile", "jax.jit")}
     w1 = res["workloads"]["W1-4"]
