@@ -48,3 +48,17 @@ def test_row_and_column_sums_of_1e7_are_no_worse_than_numpy(data, dims):
     assert np.all(ours <= half_ulp * 1.0001)
     numpy_error = np.abs(np.sum(x, axis=dims[0]).astype(np.float64) - exact)
     assert ours.max() <= max(numpy_error.max(), half_ulp.max())
+
+
+def test_float32_sums_vectorize_at_full_float32_width():
+    # The float64 accumulator must not halve the float32 lanes of the work feeding it.
+    from tracegrad.codegen.jit import jit
+    lanes = 16 if "+avx512f" in jit().target.features else 8
+    b = Builder("sum_exp")
+    x = b.param(TensorType((4096,), float32), "x")
+    program = compile_function(b.build([ops.reduce_sum(ops.exp(x), dims=(0,), keepdim=False)]))
+    text = program.llvm_ir_optimized
+    assert f"<{lanes} x float>" in text and f"<{lanes // 2} x float>" not in text
+    a = np.linspace(-3, 3, 4096, dtype=np.float32)
+    (got,) = program(a)
+    assert abs(float(got) - math.fsum(np.exp(a.astype(np.float64)))) <= 2e-6 * float(got)

@@ -35,6 +35,21 @@ def _i64(v: int) -> ir.Constant:
     return ir.Constant(I64, v)
 
 
+def _loop_width(module: ir.Module, width: int):
+    """Loop metadata asking the vectorizer for `width` lanes (`!{self, !{width}}`)."""
+    key = f"tg.loop.width.{width}"
+    node = getattr(module, "_tg_loop_md", {}).get(key)
+    if node is None:
+        hint = module.add_metadata([ir.MetaDataString(module, "llvm.loop.vectorize.width"),
+                                    ir.Constant(I32, width)])
+        node = module.add_metadata([hint, hint])
+        node.operands = (node,) + tuple(node.operands[1:])   # a loop ID refers to itself
+        if not hasattr(module, "_tg_loop_md"):
+            module._tg_loop_md = {}
+        module._tg_loop_md[key] = node
+    return node
+
+
 class _Function:
     """An internal kernel function: entry block for allocas, loop helpers, strided access."""
 
@@ -54,6 +69,9 @@ class _Function:
         for name_, arg in self.arg.items():
             arg.name = name_
         self.bounds: dict = {}   # level -> (lo, hi): a loop level that runs a range
+        # Lanes the vectorizer must use for innermost loops (None: its choice). It picks the
+        # widest type's count, so float32 data summed in float64 would run at 8 lanes.
+        self.vector_width = None
         self.entry = fn.append_basic_block("entry")
         self.allocas = ir.IRBuilder(self.entry)
         self.b = ir.IRBuilder(fn.append_basic_block("start"))
@@ -87,7 +105,9 @@ class _Function:
         del self.idx[level]
         nxt = b.add(i, _i64(1), flags=("nuw", "nsw"))
         i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_unsigned("<", nxt, hi), loop, after)
+        latch = b.cbranch(b.icmp_unsigned("<", nxt, hi), loop, after)
+        if not rest and self.vector_width:
+            latch.set_metadata("llvm.loop", _loop_width(b.module, self.vector_width))
         b.position_at_end(after)
 
     # -- memory ---------------------------------------------------------------------------------
@@ -349,7 +369,7 @@ def _varies(node, reduced_levels) -> bool:
                for n in walk(node, into_reduce=False))
 
 
-def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
+def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str, lanes: int = 8) -> list:
     nest = k.nest
     stores = nest.stores
     buffers = []
@@ -361,6 +381,11 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str) -> list:
     split = nest.split
     kf = _Function(module, name, buffers, {"rows": ("lo", "hi"),
                                            "partial": ("lo", "hi", "chunk")}.get(split, ()))
+    widths = {acc_dtype.itemsize // r.arg.dtype.itemsize for s in stores for r in walk(s.node)
+              if isinstance(r, Reduce) for acc_dtype in accumulator_dtypes(r)[:1]
+              if acc_dtype.is_floating_point and r.arg.dtype.is_floating_point}
+    if 2 in widths:   # float32 summed in float64: a full vector of float32 lanes
+        kf.vector_width = lanes
     if split:
         kf.bounds[0] = (kf.arg["lo"], kf.arg["hi"])
     b = kf.b
@@ -659,6 +684,7 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
     module = ir.Module(name=sched.fn.name)
     module.triple = target.triple
     module.data_layout = target.data_layout
+    lanes = 16 if "+avx512f" in target.features else 8   # float32 in the widest vectors
     calls = []   # (kernel function, its buffers, the split extent or 0, finish function)
     for k in sched.kernels:
         name = f"tg.{sched.fn.name}.{k.name}"
@@ -672,7 +698,7 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
             buffers = k.buffers()
             gather.emit_scatter(_Function(module, name, buffers), k)
         else:
-            buffers = _emit_loop_kernel(module, k, name)
+            buffers = _emit_loop_kernel(module, k, name, lanes)
             if isinstance(buffers, tuple):
                 buffers, finish = buffers
             extent, chunks = (k.nest.extents[0], k.nest.chunks) if k.nest.split else (0, 0)
