@@ -1,7 +1,7 @@
-"""Compiled float32 reductions on 1e7 elements are at least as accurate as numpy's pairwise
-sums, whatever the loop nest: one pass, rows then the rest, or columns accumulated in scratch
-rows (float64), long rows summed in float32 blocks spread over the vector lanes, then in
-float64."""
+"""Compiled float32 reductions on 1e7 elements are at least as accurate as numpy's sums,
+whatever the loop nest: one pass, rows then the rest, columns accumulated in scratch rows
+(float64; float32 within each thread range of rows, then float64), long rows summed in
+float32 blocks spread over the vector lanes, then in float64."""
 from __future__ import annotations
 
 import math
@@ -47,11 +47,11 @@ def test_row_and_column_sums_of_1e7_are_no_worse_than_numpy(data, dims):
     ours = np.abs(got.astype(np.float64) - exact)
     numpy_error = np.abs(np.sum(x, axis=dims[0]).astype(np.float64) - exact)
     assert ours.max() <= numpy_error.max() and ours.mean() <= numpy_error.mean()
-    if dims == (0,):   # columns accumulate in float64 rows: correctly rounded
-        half_ulp = 0.5 * np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
-        assert np.all(ours <= half_ulp * 1.0001)
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    if dims == (0,):   # columns: float32 within each range of rows, float64 across ranges
+        assert np.all(ours <= 4 * ulp)
     else:              # rows: float32 blocks over many lanes, then float64 (under one ulp)
-        assert np.all(ours <= np.spacing(np.abs(exact).astype(np.float32)))
+        assert np.all(ours <= ulp)
 
 
 @pytest.mark.parametrize("n", [1000, 4096])   # float64 accumulation; float32 blocks

@@ -425,7 +425,8 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str, lanes: int = 
     buffers = []
     for buf in ([s.buffer for s in stores] + [b for s in stores for b in touched(s.node)]
                 + [buf for bufs in nest.scratch.values() for buf in bufs]
-                + [buf for bufs in nest.partials.values() for buf in bufs]):
+                + [buf for bufs in nest.partials.values() for buf in bufs]
+                + list(nest.totals.values())):
         if all(buf is not x for x in buffers):
             buffers.append(buf)
     split = nest.split
@@ -553,10 +554,23 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str, lanes: int = 
             b.mul(kf.arg["chunk"], _i64(buf.size // nest.chunks))], inbounds=True))
             for buf in nest.scratch[id(a.r)]]
 
+    narrow = {rid for rid in nest.totals}   # float32 rows per range (`LoopNest.totals`)
+    f32 = llvm_type(float32)
+
     def scratch_init():
         for a in accs.values():
-            store_state(a.init(), scratch(a))
+            if id(a.r) in narrow:
+                b.store(ir.Constant(f32, 0.0), scratch(a)[0])
+            else:
+                store_state(a.init(), scratch(a))
     kf.loops(kept_levels, extents, scratch_init)
+
+    def narrow_add(a):
+        def add(x):
+            q = scratch(a)[0]
+            b.store(b.fadd(b.load(q), x.value, flags=("reassoc",)), q)
+        return add
+    raw = {id(a.r): narrow_add(a) for a in accs.values() if id(a.r) in narrow}
 
     def scratch_add(a, state: list):
         ptrs = scratch(a)
@@ -569,7 +583,7 @@ def _emit_loop_kernel(module: ir.Module, k: LoopKernel, name: str, lanes: int = 
             for a in accs.values():
                 scratch_add(a, load_state(a.slots))
         else:
-            point(scratch_add)
+            point(scratch_add, raw)
     kf.loops(body_levels, extents, main_body)
 
     if split == "partial":
@@ -600,10 +614,26 @@ def _emit_finish(module: ir.Module, name: str, buffers: list, nest, reds, outer,
                 for buf in nest.scratch[id(a.r)]]
         return [b.gep(kf.ptr[id(buf)], [c], inbounds=True) for buf in nest.partials[id(a.r)]]
 
+    def total(a):   # the float64 row a float32-rows reduction adds its ranges into
+        return [kf.address(nest.totals[id(a.r)], sview)]
+
+    wide = [a for a in accs.values() if id(a.r) in nest.totals]
+    if wide:
+        def start():
+            for a in wide:
+                b.store(a.element(Scalar(b.load(ptrs(a, _i64(0))[0]), float32), None)[0],
+                        total(a)[0])
+        kf.loops(kept_levels, nest.extents, start)
+
     def fold(c):
         for a in accs.values():
-            into = ptrs(a, _i64(0))
-            state = a.combine([b.load(q) for q in into], [b.load(q) for q in ptrs(a, c)])
+            if id(a.r) in nest.totals:
+                x = a.element(Scalar(b.load(ptrs(a, c)[0]), float32), None)
+                into = total(a)
+            else:
+                x = [b.load(q) for q in ptrs(a, c)]
+                into = ptrs(a, _i64(0))
+            state = a.combine([b.load(q) for q in into], x)
             for q, v in zip(into, state):
                 b.store(v, q)
 
@@ -622,8 +652,9 @@ def _emit_finish(module: ir.Module, name: str, buffers: list, nest, reds, outer,
         b.position_at_end(after)
 
     def final():
-        values = {id(a.r): a.result([b.load(q) for q in ptrs(a, _i64(0))])
-                  for a in accs.values()}
+        values = {id(a.r): a.result([b.load(q) for q in (
+            total(a) if id(a.r) in nest.totals else ptrs(a, _i64(0)))])
+            for a in accs.values()}
         memo: dict = {}
         for s in outer:
             kf.store(s.buffer, s.view, kf.evaluate(s.node, memo, values))

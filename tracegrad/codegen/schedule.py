@@ -26,7 +26,7 @@ import math
 
 from dataclasses import dataclass, field
 
-from ..ir import OPS, Function, Literal, Var, bool_, float64, int64
+from ..ir import OPS, Function, Literal, Var, bool_, float32, float64, int64
 from . import gather
 from .expr import (Apply, Const, Gather, Index, Load, Node, Reduce, View,
                    contiguous_strides, indexes, loads, reductions, to_domain, transform, walk)
@@ -78,6 +78,9 @@ class LoopNest:
     split: str = ""
     chunks: int = 0    # how many ranges the outermost level is cut into
     partials: dict = field(default_factory=dict)  # id(Reduce) -> Buffers of shape (chunks,)
+    # "partial" scratch kernels: float32 sums whose per-range rows are float32 (few rows per
+    # range), id(Reduce) -> the float64 row their ranges are added into
+    totals: dict = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -709,9 +712,21 @@ def _allocate_partials(k, sched: Schedule) -> None:
         return
     chunks = nest.chunks
     if nest.strategy == "scratch":
-        for bufs in nest.scratch.values():
+        kept = tuple(e for e, r in zip(nest.extents, nest.reduced) if not r)
+        narrow_ok = not nest.reduced[-1]   # every summed level is outside the kept ones
+        reds = {id(r): r for s in nest.stores for r in reductions(s.node)}
+        for rid, bufs in nest.scratch.items():
+            r = reds[rid]
             for buf in bufs:   # one accumulator row per range
                 buf.shape = (chunks,) + buf.shape
+            if (narrow_ok and r.kind == "sum" and r.arg.dtype is float32
+                    and bufs[0].dtype is float64):
+                # A range sums few rows: float32 there (half the traffic and work of float64
+                # rows), float64 when the ranges are added up.
+                bufs[0].dtype = float32
+                total = Buffer(f"acc{len(sched.temps)}", kept, float64, "temp")
+                sched.temps.append(total)
+                nest.totals[rid] = total
         return
     for s in nest.stores:
         for r in reductions(s.node):
