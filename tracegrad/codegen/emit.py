@@ -83,31 +83,61 @@ class _Function:
 
     # -- loops ----------------------------------------------------------------------------------
     def loops(self, levels: list, extents, body) -> None:
-        """for each level in order (outer first): for i in range(extent): ...; then body()."""
+        """for each level in order (outer first): for i in range(extent): ...; then body().
+        A level with bounds (a thread's range) runs [lo, hi) instead, maybe empty."""
         if not levels:
             body()
             return
         level, rest = levels[0], levels[1:]
-        lo, hi = self.bounds.get(level, (_i64(0), _i64(extents[level])))
+        width = None if rest else self.vector_width
+
+        def run(lo, hi):
+            self.span(level, lo, hi, lambda: self.loops(rest, extents, body), width)
+        if level in self.bounds:
+            lo, hi = self.bounds[level]
+            with self.b.if_then(self.b.icmp_unsigned("<", lo, hi)):
+                run(lo, hi)
+        else:
+            run(_i64(0), _i64(extents[level]))
+
+    def blocks(self, level: int, n: int, size: int, body) -> None:
+        """for start in range(lo, hi, size): body(start, min(start + size, hi)), where
+        [lo, hi) is the level's range on this thread (maybe empty), else [0, n)."""
+        b = self.b
+        lo, hi = self.bounds.get(level, (_i64(0), _i64(n)))
+        pre = b.block
+        loop = b.append_basic_block(f"l{level}.blocks")
+        after = b.append_basic_block(f"l{level}.blocks.end")
+        b.cbranch(b.icmp_unsigned("<", lo, hi), loop, after)
+        b.position_at_end(loop)
+        start = b.phi(I64, name=f"blk{level}")
+        start.add_incoming(lo, pre)
+        end = b.add(start, _i64(size), flags=("nuw", "nsw"))
+        end = b.select(b.icmp_unsigned("<", end, hi), end, hi)
+        body(start, end)
+        start.add_incoming(end, b.block)
+        b.cbranch(b.icmp_unsigned("<", end, hi), loop, after)
+        b.position_at_end(after)
+
+    def span(self, level: int, start, end, body, width=None) -> None:
+        """for the level's index in range(start, end) (not empty): body(); `width` asks the
+        vectorizer for that many lanes."""
         b = self.b
         pre = b.block
-        loop = b.append_basic_block(f"l{level}")
-        after = b.append_basic_block(f"l{level}.end")
-        if level in self.bounds:   # a thread's range may be empty
-            b.cbranch(b.icmp_unsigned("<", lo, hi), loop, after)
-        else:
-            b.branch(loop)
+        loop = b.append_basic_block(f"l{level}.span")
+        after = b.append_basic_block(f"l{level}.span.end")
+        b.branch(loop)
         b.position_at_end(loop)
         i = b.phi(I64, name=f"i{level}")
-        i.add_incoming(lo, pre)
+        i.add_incoming(start, pre)
         self.idx[level] = i
-        self.loops(rest, extents, body)
+        body()
         del self.idx[level]
         nxt = b.add(i, _i64(1), flags=("nuw", "nsw"))
         i.add_incoming(nxt, b.block)
-        latch = b.cbranch(b.icmp_unsigned("<", nxt, hi), loop, after)
-        if not rest and self.vector_width:
-            latch.set_metadata("llvm.loop", _loop_width(b.module, self.vector_width))
+        latch = b.cbranch(b.icmp_unsigned("<", nxt, end), loop, after)
+        if width:
+            latch.set_metadata("llvm.loop", _loop_width(b.module, width))
         b.position_at_end(after)
 
     # -- memory ---------------------------------------------------------------------------------
@@ -292,45 +322,22 @@ def _blocked_sums(kf: _Function, level: int, n: int, blocked: list, point, regis
     pairwise float32 sum, with float64 beyond the block. Other reductions and point stores
     run per element as usual. A range's bounds (two threads) are respected."""
     b = kf.b
-    lo, hi = kf.bounds.get(level, (_i64(0), _i64(n)))
     f32 = llvm_type(float32)
     part = {id(a): kf.allocas.alloca(f32) for a in blocked}
-    pre = b.block
-    loop = b.append_basic_block(f"l{level}.sums")
-    after = b.append_basic_block(f"l{level}.sums.end")
-    b.cbranch(b.icmp_unsigned("<", lo, hi), loop, after)
-    b.position_at_end(loop)
-    start = b.phi(I64, name=f"blk{level}")
-    start.add_incoming(lo, pre)
-    end = b.add(start, _i64(_SUM_BLOCK), flags=("nuw", "nsw"))
-    end = b.select(b.icmp_unsigned("<", end, hi), end, hi)
-    for a in blocked:
-        b.store(ir.Constant(f32, 0.0), part[id(a)])
 
     def add(a):
         def to(x):
             b.store(b.fadd(b.load(part[id(a)]), x.value, flags=("reassoc",)), part[id(a)])
         return to
-
     raw = {id(a.r): add(a) for a in blocked}
-    inner = b.append_basic_block(f"l{level}.blk")
-    done = b.append_basic_block(f"l{level}.blk.end")
-    b.branch(inner)
-    b.position_at_end(inner)
-    i = b.phi(I64, name=f"i{level}")
-    i.add_incoming(start, loop)
-    kf.idx[level] = i
-    point(register_add, raw)
-    del kf.idx[level]
-    nxt = b.add(i, _i64(1), flags=("nuw", "nsw"))
-    i.add_incoming(nxt, b.block)
-    b.cbranch(b.icmp_unsigned("<", nxt, end), inner, done)
-    b.position_at_end(done)
-    for a in blocked:
-        register_add(a, a.element(Scalar(b.load(part[id(a)]), float32), None))
-    start.add_incoming(end, b.block)
-    b.cbranch(b.icmp_unsigned("<", end, hi), loop, after)
-    b.position_at_end(after)
+
+    def block(start, end):
+        for a in blocked:
+            b.store(ir.Constant(f32, 0.0), part[id(a)])
+        kf.span(level, start, end, lambda: point(register_add, raw))
+        for a in blocked:
+            register_add(a, a.element(Scalar(b.load(part[id(a)]), float32), None))
+    kf.blocks(level, n, _SUM_BLOCK, block)
 
 
 def _blocked_arg_reduce(kf: _Function, level: int, n: int, accs: dict, args: list, point,
@@ -346,22 +353,6 @@ def _blocked_arg_reduce(kf: _Function, level: int, n: int, accs: dict, args: lis
     smin = b.module.globals.get("llvm.smin.i64") or ir.Function(
         b.module, ir.FunctionType(I64, [I64, I64]), "llvm.smin.i64")
     first = {id(a): kf.allocas.alloca(I64) for a in args}
-
-    def inner(start, count, body):
-        pre = b.block
-        loop = b.append_basic_block(f"l{level}.blk")
-        after = b.append_basic_block(f"l{level}.blk.end")
-        b.branch(loop)
-        b.position_at_end(loop)
-        i = b.phi(I64, name=f"i{level}")
-        i.add_incoming(_i64(0), pre)
-        kf.idx[level] = b.add(start, i, flags=("nuw", "nsw"))
-        body()
-        del kf.idx[level]
-        nxt = b.add(i, _i64(1), flags=("nuw", "nsw"))
-        i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_unsigned("<", nxt, count), loop, after)
-        b.position_at_end(after)
 
     def pass1_add(a, x):
         if a.is_arg:
@@ -379,21 +370,10 @@ def _blocked_arg_reduce(kf: _Function, level: int, n: int, accs: dict, args: lis
             cand = b.select(a.same(x[0], b.load(best[id(a)])), x[1], _i64(_INT64_MAX))
             b.store(b.call(smin, [b.load(slot), cand]), slot)
 
-    def blocks():
-        # A thread's part of a split loop runs [lo, hi) (maybe empty), else [0, n).
-        lo, hi = kf.bounds.get(level, (_i64(0), _i64(n)))
-        pre = b.block
-        loop = b.append_basic_block(f"l{level}.blocks")
-        after = b.append_basic_block(f"l{level}.blocks.end")
-        b.cbranch(b.icmp_unsigned("<", lo, hi), loop, after)
-        b.position_at_end(loop)
-        start = b.phi(I64, name=f"blk{level}")
-        start.add_incoming(lo, pre)
-        left = b.sub(hi, start, flags=("nuw", "nsw"))
-        count = b.select(b.icmp_unsigned("<", left, _i64(block)), left, _i64(block))
+    def one_block(start, end):
         for a in args:
             b.store(a.init()[0], best[id(a)])
-        inner(start, count, lambda: point(pass1_add))
+        kf.span(level, start, end, lambda: point(pass1_add))
         need = None
         for a in args:
             t = a.may_take(b.load(a.slots[0]), b.load(best[id(a)]))
@@ -401,16 +381,12 @@ def _blocked_arg_reduce(kf: _Function, level: int, n: int, accs: dict, args: lis
         with b.if_then(need, likely=False):
             for a in args:
                 b.store(_i64(_INT64_MAX), first[id(a)])
-            inner(start, count, pass2)
+            kf.span(level, start, end, pass2)
             for a in args:
                 state = a.combine(load_state(a.slots),
                                   [b.load(best[id(a)]), b.load(first[id(a)])])
                 store_state(state, a.slots)
-        nxt = b.add(start, _i64(block), flags=("nuw", "nsw"))
-        start.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_unsigned("<", nxt, hi), loop, after)
-        b.position_at_end(after)
-    blocks()
+    kf.blocks(level, n, block, one_block)
 
 
 def _varies(node, reduced_levels) -> bool:
