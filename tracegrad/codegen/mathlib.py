@@ -54,29 +54,26 @@ def _new_function(module: ir.Module, full: str, ret: ir.Type, args: list) -> ir.
     return fn
 
 
-def function(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
-    """The IR function implementing unary `name` ("exp", "sin", ...) for float type `ty`."""
-    suffix = "f32" if ty == F32 else "f64"
-    full = f"tg.{name}.{suffix}"
+def _defined(module: ir.Module, name: str, ty: ir.Type, nargs: int, body) -> ir.Function:
+    """The module's function `tg.<name>.<f32|f64>`, emitted from `body` on first use."""
+    full = f"tg.{name}.{'f32' if ty == F32 else 'f64'}"
     if full in module.globals:
         return module.globals[full]
-    fn = _new_function(module, full, ty, [ty])
+    fn = _new_function(module, full, ty, [ty] * nargs)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    body = _F32_BODIES.get(name, _BODIES[name]) if ty == F32 else _BODIES[name]
-    b.ret(body(_Math(b, ty), fn.args[0]))
+    b.ret(body(_Math(b, ty), *fn.args))
     return fn
+
+
+def function(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
+    """The IR function implementing unary `name` ("exp", "sin", ...) for float type `ty`."""
+    body = _F32_BODIES.get(name, _BODIES[name]) if ty == F32 else _BODIES[name]
+    return _defined(module, name, ty, 1, body)
 
 
 def binary(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
     """The IR function implementing binary `name` ("atan2", "fmod") for float type `ty`."""
-    suffix = "f32" if ty == F32 else "f64"
-    full = f"tg.{name}.{suffix}"
-    if full in module.globals:
-        return module.globals[full]
-    fn = _new_function(module, full, ty, [ty, ty])
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    b.ret(_BINARY[name](_Math(b, ty), *fn.args))
-    return fn
+    return _defined(module, name, ty, 2, _BINARY[name])
 
 
 class _Math:
