@@ -643,7 +643,7 @@ def _emit_finish(module: ir.Module, name: str, buffers: list, nest, reds, outer,
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
-def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm) -> list:
+def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm, lanes: int = 8) -> list:
     """One gemm (or i-k-j loop nest) per batch entry; batch loops are the outer levels."""
     a, b_, out = k.a, k.b, k.out
     buffers = [out] + [x for i, x in enumerate([a.buffer, b_.buffer])
@@ -710,9 +710,82 @@ def _emit_matmul(module: ir.Module, k: MatmulKernel, name: str, gemm) -> list:
     def body():
         prod = e.mul(kf.load(a.buffer, av), kf.load(b_.buffer, bv))
         kf.store(out, cv, e.add(kf.load(out, cv), prod))
-    kf.loops(list(range(nb + 3)), dom, body)
+
+    vec = lanes * 4 // out.dtype.itemsize   # lanes of this dtype in the widest vectors
+    mt, nt = (m // _MR * _MR, n // (2 * vec) * 2 * vec) \
+        if out.dtype.is_floating_point and sb[nb + 1] == 1 and not k.split else (0, 0)
+    if mt and nt:
+        # Register tiles of _MR rows x 2 vectors of C, accumulated over k; the rest of the
+        # rows and columns take the i-k-j loop nest.
+        kf.loops(batch_levels, batch, lambda: _matmul_tiles(kf, k, mt, nt, vec))
+        kf.bounds[nb] = (_i64(mt), _i64(m))
+        kf.loops(list(range(nb + 3)), dom, body)
+        kf.bounds[nb] = (_i64(0), _i64(mt))
+        kf.bounds[nb + 2] = (_i64(nt), _i64(n))
+        kf.loops(list(range(nb + 3)), dom, body)
+        kf.bounds.clear()
+    else:
+        kf.loops(list(range(nb + 3)), dom, body)
     kf.finish()
     return buffers
+
+
+_MR = 4   # rows of a register tile (times two vectors of columns)
+
+
+def _matmul_tiles(kf: _Function, k: MatmulKernel, mt: int, nt: int, vec: int) -> None:
+    """C[i:i+_MR, j:j+2*vec] = A[i:i+_MR, :] @ B[:, j:j+2*vec] for every full tile of the
+    current batch entry: 2*_MR vector accumulators, one broadcast of A and two vector loads of
+    B (contiguous rows) per k. The i-k-j nest is memory-bound on C; this is compute-bound."""
+    b = kf.b
+    a, b_, out = k.a, k.b, k.out
+    nb = len(out.shape) - 2
+    kdim, n = a.shape[-1], out.shape[-1]
+    sa, sb = a.view.strides, b_.view.strides
+    elem = llvm_type(out.dtype)
+    vty = ir.VectorType(elem, vec)
+    fma = b.module.globals.get(f"llvm.fmuladd.v{vec}{'f32' if elem == ir.FloatType() else 'f64'}")
+    if fma is None:
+        fma = ir.Function(b.module, ir.FunctionType(vty, [vty] * 3),
+                          f"llvm.fmuladd.v{vec}{'f32' if elem == ir.FloatType() else 'f64'}")
+    zero = ir.Constant(vty, [0.0] * vec)
+    undef = ir.Constant(vty, ir.Undefined)
+    splat = ir.Constant(ir.VectorType(I32, vec), [0] * vec)
+    batch_view = View(out.shape[:nb], sa[:nb], a.view.offset)
+    a_base = kf.address(a.buffer, batch_view)
+    b_base = kf.address(b_.buffer, View(out.shape[:nb], sb[:nb], b_.view.offset))
+    c_base = kf.address(out, View(out.shape[:nb], View.contiguous(out.shape).strides[:nb]))
+    slots = [[kf.allocas.alloca(vty) for _ in range(2)] for _ in range(_MR)]
+
+    def tile(i, j):
+        for row in slots:
+            for slot in row:
+                b.store(zero, slot)
+
+        def step(kk):
+            bvec = [b.load(b.bitcast(b.gep(b_base, [b.add(b.mul(kk, _i64(sb[nb])),
+                                                         b.add(j, _i64(h * vec)))],
+                                            inbounds=True), vty.as_pointer()), align=4)
+                    for h in range(2)]
+            for r in range(_MR):
+                x = b.load(b.gep(a_base, [b.add(b.mul(b.add(i, _i64(r)), _i64(sa[nb])),
+                                               b.mul(kk, _i64(sa[nb + 1])))], inbounds=True))
+                xv = b.shuffle_vector(b.insert_element(undef, x, ir.Constant(I32, 0)), undef,
+                                      splat)
+                for h in range(2):
+                    b.store(b.call(fma, [xv, bvec[h], b.load(slots[r][h])]), slots[r][h])
+        kf.span(nb + 1, _i64(0), _i64(kdim), lambda: step(kf.idx[nb + 1]))
+        for r in range(_MR):
+            for h in range(2):
+                ptr = b.gep(c_base, [b.add(b.mul(b.add(i, _i64(r)), _i64(n)),
+                                           b.add(j, _i64(h * vec)))], inbounds=True)
+                b.store(b.load(slots[r][h]), b.bitcast(ptr, vty.as_pointer()), align=4)
+
+    def rows():
+        i = b.mul(kf.idx[nb], _i64(_MR))
+        kf.span(nb + 2, _i64(0), _i64(nt // (2 * vec)),
+                lambda: tile(i, b.mul(kf.idx[nb + 2], _i64(2 * vec))))
+    kf.span(nb, _i64(0), _i64(mt // _MR), rows)
 
 
 # -- scans --------------------------------------------------------------------------------------
@@ -759,7 +832,7 @@ def emit_module(sched: Schedule, entry: str, target, data_offset: int | None,
         name = f"tg.{sched.fn.name}.{k.name}"
         finish, extent, chunks = None, 0, 0
         if isinstance(k, MatmulKernel):
-            buffers = _emit_matmul(module, k, name, gemm)
+            buffers = _emit_matmul(module, k, name, gemm, lanes)
             extent, chunks = (k.a.shape[-2], k.chunks) if k.split else (0, 0)
         elif isinstance(k, ScanKernel):
             buffers = _emit_scan(module, k, name)
