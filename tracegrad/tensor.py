@@ -261,11 +261,9 @@ class Tensor(Value):
         pairs = None
         if fused is not None and gradient is not None and g == 1:
             pairs = fused(self.grad_fn, self._out_index, bool(retain_graph))
-        if pairs is not None:
-            pass
-        elif self.grad_fn is None:
+        if pairs is None and self.grad_fn is None:
             pairs = [(self, g.copy() if gradient is not None else g)]
-        else:
+        elif pairs is None:
             pairs = autograd.run_backward(self.grad_fn, self._out_index, g, bool(retain_graph))
         for leaf, grad in pairs:
             leaf._accumulate(grad)
