@@ -45,6 +45,11 @@ class View:
     def size(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def distinct(self) -> int:
+        """How many different elements the view reads (broadcast dims count once)."""
+        return math.prod(e for e, st in zip(self.shape, self.strides) if st)
+
     def is_contiguous(self) -> bool:
         """Row-major dense (strides of size-1 dims don't matter)."""
         want = contiguous_strides(self.shape)

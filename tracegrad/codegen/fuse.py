@@ -135,12 +135,8 @@ def _big_loads(node, size: int) -> set:
     """(buffer, view) of the loads in `node` that read an array about as large as `size`."""
     out = set()
     for ld in loads(node):
-        v = ld.view
-        distinct = 1
-        for e, st in zip(v.shape, v.strides):
-            distinct *= e if st else 1
-        if distinct * 8 > size:
-            out.add((id(ld.buffer), v))
+        if ld.view.distinct * 8 > size:
+            out.add((id(ld.buffer), ld.view))
     return out
 
 

@@ -234,8 +234,7 @@ def _recomputed(node: Node) -> bool:
         if isinstance(n, (Reduce, Gather)) or count > RECOMPUTE_MAX_NODES:
             return False
         if isinstance(n, Load):
-            distinct = math.prod(e for e, st in zip(n.view.shape, n.view.strides) if st)
-            big += distinct * 8 > size
+            big += n.view.distinct * 8 > size
     return big <= 1
 
 
