@@ -236,7 +236,10 @@ class Tensor(Value):
                 pairs = fused(fn, self._out_index, bool(retain_graph))
                 if pairs is not None:
                     for leaf, grad in pairs:
-                        leaf._accumulate(grad)
+                        if leaf._grad is None and not leaf._hooks:   # the common case
+                            leaf._grad = Tensor._make(grad, type=leaf._type)
+                        else:
+                            leaf._accumulate(grad)
                     return
         if create_graph or inputs is not None:
             if self._trace is not None or current_trace() is not None:
