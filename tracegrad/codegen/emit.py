@@ -119,9 +119,10 @@ class _Function:
         b.cbranch(b.icmp_unsigned("<", end, hi), loop, after)
         b.position_at_end(after)
 
-    def span(self, level: int, start, end, body, width=None) -> None:
+    def span(self, level, start, end, body, width=None) -> None:
         """for the level's index in range(start, end) (not empty): body(); `width` asks the
-        vectorizer for that many lanes."""
+        vectorizer for that many lanes. A level that is no loop level of the domain (a name)
+        only gives its index to `body` through `idx`."""
         b = self.b
         pre = b.block
         loop = b.append_basic_block(f"l{level}.span")
@@ -614,18 +615,8 @@ def _emit_finish(module: ir.Module, name: str, buffers: list, nest, reds, outer,
                 b.store(v, q)
 
     if nest.chunks > 1:   # for each later range, over the kept levels (vectorized)
-        pre = b.block
-        loop = b.append_basic_block("chunks")
-        after = b.append_basic_block("chunks.end")
-        b.branch(loop)
-        b.position_at_end(loop)
-        c = b.phi(I64)
-        c.add_incoming(_i64(1), pre)
-        kf.loops(kept_levels, nest.extents, lambda: fold(c))
-        nxt = b.add(c, _i64(1))
-        c.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_unsigned("<", nxt, _i64(nest.chunks)), loop, after)
-        b.position_at_end(after)
+        kf.span("chunk", _i64(1), _i64(nest.chunks), lambda: kf.loops(
+            kept_levels, nest.extents, lambda: fold(kf.idx["chunk"])))
 
     def final():
         values = {id(a.r): a.result([b.load(q) for q in (
